@@ -1,0 +1,30 @@
+/**
+ * Two projects run by `npm test`:
+ * - infra: synthesises every stage and asserts on the templates (bundling skipped).
+ * - lambdas: handler/core/adapter unit tests plus integration tests against real local
+ *   services (dynalite DynamoDB, moto SQS where needed, our Polygon/xAI simulators).
+ * ts-jest only transpiles (isolatedModules); `npm run typecheck` type-checks the whole tree.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const common = {
+  testEnvironment: 'node',
+  transform,
+  setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'infra',
+      testMatch: ['<rootDir>/test/infra/**/*.test.ts'],
+      snapshotSerializers: ['<rootDir>/test/helpers/asset-hash-serializer.ts'],
+    },
+    {
+      ...common,
+      displayName: 'lambdas',
+      testMatch: ['<rootDir>/test/lambdas/**/*.test.ts', '<rootDir>/test/sim/**/*.test.ts'],
+    },
+  ],
+};
