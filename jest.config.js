@@ -3,9 +3,9 @@
  * - infra: synthesises every stage and asserts on the templates (bundling skipped).
  * - lambdas: handler/core/adapter unit tests plus integration tests against real local
  *   services (dynalite DynamoDB, moto SQS where needed, our Polygon/xAI simulators).
- * ts-jest only transpiles (isolatedModules); `npm run typecheck` type-checks the whole tree.
+ * ts-jest only transpiles (tsconfig isolatedModules); `npm run typecheck` type-checks the whole tree.
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = {
   testEnvironment: 'node',
   transform,

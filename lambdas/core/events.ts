@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+/**
+ * The event shapes each function accepts, and one parser per function that names what was
+ * wrong when an event matches none of them. Pure: no SDK, no environment.
+ */
+
+/** Thrown for an event that no function contract accepts; the message says what to send instead. */
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+}
+
+const TICKER_PATTERN = /^[A-Z][A-Z0-9.\-]{0,9}$/;
+
+/** Normalises a symbol (trim, upper-case) and checks it: 1-10 chars, letters/digits/`.`/`-`. */
+export function normaliseTicker(raw: unknown): { ok: true; ticker: string } | { ok: false; reason: string } {
+  if (typeof raw !== 'string') return { ok: false, reason: `not a string (${JSON.stringify(raw)})` };
+  const ticker = raw.trim().toUpperCase();
+  if (!TICKER_PATTERN.test(ticker)) {
+    return { ok: false, reason: `"${raw}" is not a ticker (1-10 of A-Z, 0-9, ".", "-", starting with a letter)` };
+  }
+  return { ok: true, ticker };
+}
+
+const scheduledEvent = z.object({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+  time: z.string(),
+});
+
+const sqsEvent = z.object({
+  Records: z
+    .array(
+      z.object({
+        messageId: z.string(),
+        body: z.string(),
+        eventSource: z.literal('aws:sqs'),
+        attributes: z.record(z.string(), z.string()).optional(),
+        messageAttributes: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1),
+});
+
+export type SqsRecordLike = z.infer<typeof sqsEvent>['Records'][number];
+
+const describe = (issues: z.core.$ZodIssue[]) =>
+  issues.map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`).join('; ');
+
+function fail(fn: string, expected: string[], event: unknown, detail?: string): never {
+  const got = event === null || typeof event !== 'object' ? JSON.stringify(event) : `keys [${Object.keys(event).join(', ')}]`;
+  throw new InvalidEventError(
+    `${fn} cannot handle this event (${got})${detail ? `: ${detail}` : ''}. Expected one of: ${expected.join(' | ')}.`,
+  );
+}
+
+const isObject = (e: unknown): e is Record<string, unknown> => typeof e === 'object' && e !== null && !Array.isArray(e);
+
+export type ProcessTickersEvent =
+  | { kind: 'nightly'; scheduledAt?: string }
+  | { kind: 'tickers'; tickers: string[] };
+
+/** `processTickers`: a schedule event or `{}` (the nightly run), or `{"tickers": [...]}`. */
+export function parseProcessTickersEvent(event: unknown): ProcessTickersEvent {
+  const expected = ['an EventBridge scheduled event', '{}', '{"tickers": ["NVDA", "AAPL"]}'];
+  if (isObject(event) && Object.keys(event).length === 0) return { kind: 'nightly' };
+  const scheduled = scheduledEvent.safeParse(event);
+  if (scheduled.success) return { kind: 'nightly', scheduledAt: scheduled.data.time };
+  if (isObject(event) && 'tickers' in event) {
+    const parsed = z
+      .object({ tickers: z.array(z.unknown()).min(1, 'must list at least one ticker').max(10_000) })
+      .strict()
+      .safeParse(event);
+    if (!parsed.success) fail('processTickers', expected, event, describe(parsed.error.issues));
+    return { kind: 'tickers', tickers: parsed.data.tickers as string[] };
+  }
+  return fail('processTickers', expected, event);
+}
+
+export type ProcessTickerEvent = { kind: 'sqs'; records: SqsRecordLike[] } | { kind: 'manual'; tickers: string[] };
+
+/** `processTicker`: an SQS batch, or a manual `{"ticker": "NVDA"}`. */
+export function parseProcessTickerEvent(event: unknown): ProcessTickerEvent {
+  const expected = ['an SQS event from ticker-processing-queue', '{"ticker": "NVDA"}'];
+  const sqs = sqsEvent.safeParse(event);
+  if (sqs.success) return { kind: 'sqs', records: sqs.data.Records };
+  if (isObject(event) && 'ticker' in event) {
+    const parsed = z.object({ ticker: z.string() }).strict().safeParse(event);
+    if (!parsed.success) fail('processTicker', expected, event, describe(parsed.error.issues));
+    const t = normaliseTicker(parsed.data.ticker);
+    if (!t.ok) fail('processTicker', expected, event, t.reason);
+    return { kind: 'manual', tickers: [t.ticker] };
+  }
+  return fail('processTicker', expected, event);
+}
+
+export type AnalyzePortfoliosEvent = { kind: 'nightly'; scheduledAt?: string };
+
+/** `analyzePortfolios`: a schedule event or `{}`. */
+export function parseAnalyzePortfoliosEvent(event: unknown): AnalyzePortfoliosEvent {
+  const expected = ['an EventBridge scheduled event', '{}'];
+  if (isObject(event) && Object.keys(event).length === 0) return { kind: 'nightly' };
+  const scheduled = scheduledEvent.safeParse(event);
+  if (scheduled.success) return { kind: 'nightly', scheduledAt: scheduled.data.time };
+  return fail('analyzePortfolios', expected, event);
+}
+
+export type AnalyzePortfolioEvent =
+  | { kind: 'sqs'; records: SqsRecordLike[] }
+  | { kind: 'byId'; portfolioId: string; force: boolean }
+  | { kind: 'byName'; portfolioName: string; force: boolean };
+
+/** `analyzePortfolio`: an SQS batch, `{"portfolio_id": "<uuid>"}` or `{"portfolio_name": "…"}` (+ `"force": true`). */
+export function parseAnalyzePortfolioEvent(event: unknown): AnalyzePortfolioEvent {
+  const expected = [
+    'an SQS event from portfolio-analysis-queue',
+    '{"portfolio_id": "<uuid>"}',
+    '{"portfolio_name": "ZSM Seven"}',
+    '(either with "force": true to re-run)',
+  ];
+  const sqs = sqsEvent.safeParse(event);
+  if (sqs.success) return { kind: 'sqs', records: sqs.data.Records };
+  if (isObject(event) && ('portfolio_id' in event || 'portfolio_name' in event)) {
+    const parsed = z
+      .union([
+        z.object({ portfolio_id: z.string().trim().min(1).max(100), force: z.boolean().optional() }).strict(),
+        z.object({ portfolio_name: z.string().trim().min(1).max(100), force: z.boolean().optional() }).strict(),
+      ])
+      .safeParse(event);
+    if (!parsed.success) {
+      fail('analyzePortfolio', expected, event, 'give exactly one of portfolio_id or portfolio_name, a non-empty string of at most 100 characters');
+    }
+    const d = parsed.data;
+    return 'portfolio_id' in d
+      ? { kind: 'byId', portfolioId: d.portfolio_id, force: d.force ?? false }
+      : { kind: 'byName', portfolioName: d.portfolio_name, force: d.force ?? false };
+  }
+  return fail('analyzePortfolio', expected, event);
+}

@@ -1,0 +1,196 @@
+/**
+ * Per-stage configuration as typed data. Adding a stage is one entry in `stages` (and its name in
+ * `StageName`); nothing else in the code branches on the stage name.
+ */
+
+/** The stages this app can synthesize. */
+export type StageName = 'dev' | 'prod';
+
+/** The four functions of the service, by the name operators type. */
+export type FunctionName = 'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio';
+
+/** UTC cron fields of an EventBridge rule (`cron(minute hour day month weekDay year)`). */
+export interface CronFields {
+  readonly minute: string;
+  readonly hour: string;
+  readonly weekDay: string;
+}
+
+export interface ScheduleConfig {
+  /** Whether the rule is ENABLED. A disabled rule stays in the template with `State: DISABLED`. */
+  readonly enabled: boolean;
+  readonly cron: CronFields;
+}
+
+export interface FunctionConfig {
+  /** @default none; memory in MB (also scales CPU on Lambda). */
+  readonly memoryMb: number;
+  /** Function timeout in seconds. */
+  readonly timeoutSeconds: number;
+}
+
+export interface QueueConsumerConfig {
+  /** Records per invocation of the consumer. */
+  readonly batchSize: number;
+  /** Event-source maximum concurrency (2 is the lowest Lambda allows). */
+  readonly maxConcurrency: number;
+  /** Receives before a message moves to the DLQ (≥ 5 so transient failures do not dead-letter). */
+  readonly maxReceiveCount: number;
+  /** Alarm when the oldest message is older than this many seconds. */
+  readonly maxMessageAgeSeconds: number;
+}
+
+/** Where a deployed function reads an API key at run time (never the key itself). */
+export interface SecretRef {
+  readonly store: 'secretsmanager' | 'ssm';
+  /** Secrets Manager secret name, or SSM SecureString parameter name (starting with `/`). */
+  readonly name: string;
+}
+
+/** A table owned by portfolio-api that this service imports by name. */
+export interface SharedTableConfig {
+  readonly tableName: string;
+  readonly indexNames: readonly string[];
+}
+
+export interface StageConfig {
+  readonly stage: StageName;
+  /**
+   * Target account and region. `account` undefined means "the account of the credentials in
+   * use" (CDK_DEFAULT_ACCOUNT, resolved in bin/app.ts only).
+   */
+  readonly env: { readonly account?: string; readonly region: string };
+  readonly schedules: {
+    readonly tickerRefresh: ScheduleConfig;
+    readonly analysis: ScheduleConfig;
+  };
+  readonly functions: Readonly<Record<FunctionName, FunctionConfig>>;
+  readonly tickerQueue: QueueConsumerConfig;
+  readonly analysisQueue: QueueConsumerConfig;
+  /**
+   * `create`: this stack creates `ticker-data-{stage}` and `portfolio-analyses-{stage}` (or adopts
+   * existing ones through `cdk import`, see README). `reference`: the tables exist outside this
+   * stack and are only referenced by name (the stack never changes or deletes them).
+   */
+  readonly ownedTables: 'create' | 'reference';
+  /** Removal policy of stateful resources this stack creates. */
+  readonly removalPolicy: 'retain' | 'destroy';
+  /** Retention of every function's log group, in days. */
+  readonly logRetentionDays: 7 | 14 | 30 | 60 | 90 | 180 | 365;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Alarm notifications are e-mailed here when set. */
+  readonly alarmEmail?: string;
+  readonly sharedTables: {
+    readonly portfolios: SharedTableConfig;
+    readonly positions: SharedTableConfig;
+  };
+  readonly secrets: {
+    readonly polygonApiKey: SecretRef;
+    readonly xaiApiKey: SecretRef;
+  };
+  /** Polygon request budget for the whole stage, per rolling 60 s (free plan: 5). */
+  readonly polygonRequestsPerMinute: number;
+  /** Polygon base URL (`https://api.polygon.io`). */
+  readonly polygonBaseUrl: string;
+  /** xAI chat-completions URL. */
+  readonly xaiApiUrl: string;
+  /** The Grok model id (config, not code: xAI retires model ids). */
+  readonly xaiModel: string;
+}
+
+const region = 'us-east-1';
+
+/** The nightly crons of SYSTEM.md (UTC): 04:30 Tue-Sat is 23:30/00:30 New York after Mon-Fri closes. */
+const tickerRefreshCron: CronFields = { minute: '30', hour: '4', weekDay: 'TUE-SAT' };
+/** 06:00 UTC leaves 90 minutes for the refresh (and its deferrals) to finish first. */
+const analysisCron: CronFields = { minute: '0', hour: '6', weekDay: 'TUE-SAT' };
+
+const functions: Record<FunctionName, FunctionConfig> = {
+  processTickers: { memoryMb: 512, timeoutSeconds: 120 },
+  // One invocation applies a whole session's bars to thousands of tickers: allow the maximum.
+  processTicker: { memoryMb: 1024, timeoutSeconds: 900 },
+  analyzePortfolios: { memoryMb: 512, timeoutSeconds: 120 },
+  // The xAI call times out well below this (see XAI timeout in the handler config).
+  analyzePortfolio: { memoryMb: 512, timeoutSeconds: 180 },
+};
+
+const sharedTables = (stage: StageName) => ({
+  portfolios: {
+    tableName: `user-portfolios-${stage}`,
+    indexNames: ['UserIdIndex', 'UserNameIndex'],
+  },
+  positions: {
+    tableName: `portfolio-positions-${stage}`,
+    indexNames: ['PortfolioIdIndex', 'PortfolioTickerIndex'],
+  },
+});
+
+const secrets = (stage: StageName) => ({
+  polygonApiKey: { store: 'secretsmanager', name: `zsmseven/backend-processing/${stage}/polygon-api-key` },
+  xaiApiKey: { store: 'secretsmanager', name: `zsmseven/backend-processing/${stage}/xai-api-key` },
+} as const);
+
+export const stages: Readonly<Record<StageName, StageConfig>> = {
+  dev: {
+    stage: 'dev',
+    env: { region },
+    // Dev runs on demand; switch on to rehearse the nightly schedule.
+    schedules: {
+      tickerRefresh: { enabled: false, cron: tickerRefreshCron },
+      analysis: { enabled: false, cron: analysisCron },
+    },
+    functions,
+    // Batch size 1: a ticker message is a whole refresh job. Concurrency 2 is Lambda's minimum;
+    // the Polygon budget is enforced by the shared request budget, not by concurrency.
+    tickerQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    analysisQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    ownedTables: 'create',
+    removalPolicy: 'destroy',
+    logRetentionDays: 14,
+    logLevel: 'DEBUG',
+    sharedTables: sharedTables('dev'),
+    secrets: secrets('dev'),
+    polygonRequestsPerMinute: 5,
+    polygonBaseUrl: 'https://api.polygon.io',
+    xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
+    xaiModel: 'grok-4-1-fast-reasoning',
+  },
+  prod: {
+    stage: 'prod',
+    env: { region },
+    schedules: {
+      tickerRefresh: { enabled: true, cron: tickerRefreshCron },
+      analysis: { enabled: true, cron: analysisCron },
+    },
+    functions,
+    tickerQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
+    analysisQueue: { batchSize: 1, maxConcurrency: 5, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    // ticker-data-prod and portfolio-analyses-prod already exist (created outside this stack).
+    ownedTables: 'reference',
+    removalPolicy: 'retain',
+    logRetentionDays: 90,
+    logLevel: 'INFO',
+    sharedTables: sharedTables('prod'),
+    secrets: secrets('prod'),
+    polygonRequestsPerMinute: 5,
+    polygonBaseUrl: 'https://api.polygon.io',
+    xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
+    xaiModel: 'grok-4-1-fast-reasoning',
+  },
+};
+
+/** The names of every configured stage, for messages. */
+export const stageNames = Object.keys(stages) as StageName[];
+
+/** Looks a stage up by name; an unknown or missing name fails with the list of valid stages. */
+export function getStageConfig(name: string | undefined): StageConfig {
+  const key = name ?? 'dev';
+  if (!Object.prototype.hasOwnProperty.call(stages, key)) {
+    throw new Error(
+      `Unknown stage "${key}". Valid stages: ${stageNames.join(', ')}. ` +
+        'Pass one with --context stage=<name>, or add an entry to lib/config/stages.ts.',
+    );
+  }
+  return stages[key as StageName];
+}

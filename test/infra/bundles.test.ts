@@ -1,0 +1,40 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { repoRoot } from '../../lib/constructs/worker-function';
+import { functionEntries } from '../../lib/stacks/service-stack';
+
+// The same esbuild settings WorkerFunction gives NodejsFunction (CJS, node20 target, SDK bundled).
+describe('function bundles', () => {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'bundles-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it.each(Object.entries(functionEntries))('%s bundles with esbuild into a self-contained handler', (name, entryFile) => {
+    // Prepare
+    const outfile = path.join(outDir, name, 'index.js');
+
+    // Act
+    const result = buildSync({
+      entryPoints: [path.join(repoRoot, 'lambdas', 'handlers', entryFile)],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      sourcemap: true,
+      outfile,
+      logLevel: 'silent',
+    });
+
+    // Assess: no errors, no external AWS SDK, and the bundle exports a handler function.
+    expect(result.errors).toEqual([]);
+    const code = readFileSync(outfile, 'utf8');
+    expect(code).not.toMatch(/require\(["']@aws-sdk\//);
+    const exported = execFileSync(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(outfile)}).handler)`], {
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    }).toString();
+    expect(exported).toBe('function');
+  });
+});
