@@ -1,7 +1,14 @@
+import type { Context } from 'aws-lambda';
+import { createMarketDataDeps } from '../adapters/market-data-deps';
 import { parseProcessTickerEvent } from '../core/events';
+import { processTickerFlow } from '../core/market-data-flows';
 import { withObservability } from '../shared/with-observability';
 
-export const handler = withObservability(async (event: unknown) => {
+let deps: ReturnType<typeof createMarketDataDeps> | undefined;
+
+/** ticker-processing-queue batches (partial batch failures) or a manual `{"ticker": "NVDA"}`. */
+export const handler = withObservability(async (event: unknown, context: Context) => {
   const parsed = parseProcessTickerEvent(event);
-  throw new Error(`process-ticker: ${parsed.kind} events are accepted but the processing logic is not deployed yet`);
+  deps ??= createMarketDataDeps();
+  return processTickerFlow(parsed, deps.processTicker(context));
 });

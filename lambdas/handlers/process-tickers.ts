@@ -1,7 +1,13 @@
+import { createMarketDataDeps } from '../adapters/market-data-deps';
 import { parseProcessTickersEvent } from '../core/events';
+import { processTickersFlow } from '../core/market-data-flows';
 import { withObservability } from '../shared/with-observability';
 
+let deps: ReturnType<typeof createMarketDataDeps> | undefined;
+
+/** Nightly schedule or manual `{}` / `{"tickers": [...]}`: queues the market-data refresh. */
 export const handler = withObservability(async (event: unknown) => {
   const parsed = parseProcessTickersEvent(event);
-  throw new Error(`process-tickers: ${parsed.kind} events are accepted but the processing logic is not deployed yet`);
+  deps ??= createMarketDataDeps();
+  return processTickersFlow(parsed, deps.processTickers);
 });

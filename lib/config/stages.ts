@@ -153,7 +153,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     polygonRequestsPerMinute: 5,
     polygonBaseUrl: 'https://api.polygon.io',
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
-    xaiModel: 'grok-4-1-fast-reasoning',
+    xaiModel: 'grok-4.3',
   },
   prod: {
     stage: 'prod',
@@ -176,7 +176,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     polygonRequestsPerMinute: 5,
     polygonBaseUrl: 'https://api.polygon.io',
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
-    xaiModel: 'grok-4-1-fast-reasoning',
+    xaiModel: 'grok-4.3',
   },
 };
 

@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { mapLimit } from './concurrency';
+import { isTradingDay } from './market-calendar';
+import { callKey, planRefresh, type PolygonCall, type RefreshPlan, type StoredState } from './refresh-plan';
+import { completeIndicators, ownRows, rowFromBar, type BarLike, type TickerDataRow } from './ticker-rows';
+
+/** Most tickers one job message carries (≈ 130 KB of JSON; SQS allows 256 KB). */
+export const MAX_TICKERS_PER_JOB = 10_000;
+/** Deferrals after which a job fails instead (≈ 12 h of 900-s waits): it goes to the DLQ, loudly. */
+export const MAX_DEFERRALS = 48;
+/** Rows of history read per ticker: MA50 needs 49 before the new one, with room for old rows. */
+export const HISTORY_ROWS = 80;
+/** Rows read per ticker whose history was (re)built in this job. */
+export const REBUILT_HISTORY_ROWS = 400;
+
+const polygonCall = z.union([
+  z.object({ kind: z.literal('grouped'), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict(),
+  z.object({ kind: z.literal('range'), ticker: z.string(), from: z.string(), to: z.string() }).strict(),
+]);
+
+/** The body of a `ticker-processing-queue` message: one refresh job. */
+export const refreshJobSchema = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal('refresh'),
+    runId: z.string().min(1).max(100),
+    session: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    tickers: z.array(z.string().regex(/^[A-Z][A-Z0-9.\-]{0,9}$/)).min(1).max(MAX_TICKERS_PER_JOB),
+    /** Decided on the first attempt and kept, so retries follow it instead of re-planning. */
+    plan: z.object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) }).optional(),
+    /** Tickers whose history is rebuilt from `since` (they were new or too far behind). */
+    rebuild: z.record(z.string(), z.string()).optional(),
+    done: z.array(z.string()).default([]),
+    deferrals: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type RefreshJob = z.infer<typeof refreshJobSchema>;
+
+/** Why the job paused: it is re-enqueued with a delay and resumes where it stopped. */
+export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time';
+
+/** The upstream errors the job distinguishes (the Polygon client's error classes map onto these). */
+export interface UpstreamErrorInfo {
+  readonly kind: 'rate-limited' | 'not-available' | 'auth' | 'server' | 'network' | 'bad-response' | 'request' | 'budget' | 'other';
+  readonly retryAfterMs?: number;
+  readonly message: string;
+}
+
+export interface RefreshJobDeps {
+  readonly fetchGrouped: (date: string) => Promise<readonly BarLike[]>;
+  readonly fetchRange: (ticker: string, from: string, to: string) => Promise<readonly BarLike[]>;
+  /** Classifies an error thrown by the two fetchers (or by the request budget inside them). */
+  readonly classify: (err: unknown) => UpstreamErrorInfo;
+  readonly latestRows: (ticker: string, limit: number) => Promise<Record<string, unknown>[]>;
+  readonly putRows: (rows: readonly TickerDataRow[]) => Promise<unknown>;
+  /** Re-enqueues the job after `delaySeconds` (≤ 900). */
+  readonly defer: (job: RefreshJob, delaySeconds: number) => Promise<void>;
+  /** Writes fresh prices onto positions. */
+  readonly reprice: (prices: ReadonlyMap<string, { price: number; asOf: string }>) => Promise<RepriceSummary>;
+  readonly now: () => number;
+  /** Time left in the invocation, ms. */
+  readonly remainingMs: () => number;
+  readonly log: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+  /** Parallel DynamoDB requests. @default 16 */
+  readonly concurrency?: number;
+}
+
+export interface RepriceSummary {
+  readonly updated: number;
+  readonly deleted: number;
+  readonly moved: number;
+  readonly conflicts: number;
+}
+
+export type RefreshOutcome =
+  | {
+      readonly status: 'done';
+      readonly session: string;
+      readonly strategy: RefreshPlan['strategy'];
+      readonly refreshed: string[];
+      readonly alreadyFresh: number;
+      readonly noData: string[];
+      readonly polygonCalls: number;
+      readonly rowsWritten: number;
+      readonly positions: RepriceSummary;
+    }
+  | { readonly status: 'deferred'; readonly reason: DeferReason; readonly delaySeconds: number; readonly polygonCalls: number; readonly remainingCalls: number };
+
+/** Thrown for a job that cannot succeed by waiting (bad key, bad request, too many deferrals). */
+export class RefreshFailedError extends Error {
+  override readonly name = 'RefreshFailedError';
+}
+
+/** Time kept for finishing (indicators, writes, repricing) before the invocation ends. */
+const FINISH_RESERVE_MS = 120_000;
+
+/**
+ * Runs (or resumes) one refresh job: plans the cheapest Polygon calls once, makes them while the
+ * shared budget and the invocation's time allow, and otherwise persists what it fetched and
+ * re-enqueues itself with a delay (never sleeping, never burning a receive count). When every
+ * call is done, it completes the indicators, writes the rows and reprices the positions.
+ */
+export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Promise<RefreshOutcome> {
+  const limit = deps.concurrency ?? 16;
+  const job: RefreshJob = { ...input, done: [...input.done] };
+  const resumed = input.done.length > 0;
+  const fetchedAt = new Date(deps.now()).toISOString();
+  const tickerSet = new Set(job.tickers);
+
+  const stored = new Map<string, TickerDataRow[]>();
+  await mapLimit(job.tickers, limit, async (t) => {
+    stored.set(t, ownRows(await deps.latestRows(t, HISTORY_ROWS)));
+  });
+
+  if (!job.plan) {
+    const states: StoredState[] = job.tickers.map((ticker) => {
+      const rows = stored.get(ticker) ?? [];
+      const last = rows[rows.length - 1];
+      return { ticker, lastSession: last?.asOf, hasState: last?.rsiAvgGain !== undefined && last?.rsiAvgLoss !== undefined };
+    });
+    const plan = planRefresh(job.session, states);
+    job.plan = { strategy: plan.strategy, calls: [...plan.calls] };
+    job.rebuild = { ...plan.rebuildSince };
+    deps.log('info', 'Refresh planned', { session: job.session, tickers: job.tickers.length, strategy: plan.strategy, calls: plan.calls.length, alternativeCost: plan.alternativeCost, needs: plan.needs });
+  }
+
+  const fetched = new Map<string, Map<string, TickerDataRow>>();
+  const remember = (ticker: string, row: TickerDataRow) => {
+    let m = fetched.get(ticker);
+    if (!m) fetched.set(ticker, (m = new Map()));
+    m.set(row.asOf, row);
+  };
+  let polygonCalls = 0;
+  const pending = job.plan.calls.filter((c) => !job.done.includes(callKey(c)));
+
+  const deferJob = async (reason: DeferReason, delayMs: number): Promise<RefreshOutcome> => {
+    if (job.deferrals + 1 > MAX_DEFERRALS) {
+      throw new RefreshFailedError(`Refresh of session ${job.session} deferred ${job.deferrals} times (last: ${reason}); giving up so the job reaches the DLQ`);
+    }
+    const rows = [...fetched.values()].flatMap((m) => [...m.values()]);
+    if (rows.length > 0) await deps.putRows(rows);
+    const delaySeconds = Math.min(900, Math.max(1, Math.ceil(delayMs / 1000)));
+    await deps.defer({ ...job, deferrals: job.deferrals + 1 }, delaySeconds);
+    const remainingCalls = job.plan!.calls.filter((c) => !job.done.includes(callKey(c))).length;
+    deps.log('info', 'Refresh deferred', { reason, delaySeconds, polygonCalls, remainingCalls, session: job.session });
+    return { status: 'deferred', reason, delaySeconds, polygonCalls, remainingCalls };
+  };
+
+  for (const call of pending) {
+    if (deps.remainingMs() < FINISH_RESERVE_MS + 30_000) return deferJob('time', 1_000);
+    let bars: readonly BarLike[];
+    try {
+      bars = call.kind === 'grouped' ? await deps.fetchGrouped(call.date) : await deps.fetchRange(call.ticker, call.from, call.to);
+    } catch (err) {
+      const info = deps.classify(err);
+      switch (info.kind) {
+        case 'budget':
+          return deferJob('budget', info.retryAfterMs ?? 60_000);
+        case 'rate-limited':
+          return deferJob('rate-limited', info.retryAfterMs ?? 60_000);
+        case 'not-available':
+          return deferJob('not-published', 900_000);
+        case 'server':
+        case 'network':
+          return deferJob('upstream-error', 300_000);
+        default:
+          throw new RefreshFailedError(`Polygon ${describeCall(call)} failed: ${info.message}`);
+      }
+    }
+    polygonCalls++;
+    if (call.kind === 'grouped' && call.date === job.session && bars.length === 0 && isTradingDay(call.date)) {
+      // A trading day with no bars yet: Polygon has not published the session.
+      return deferJob('not-published', 900_000);
+    }
+    for (const bar of bars) {
+      const ticker = call.kind === 'range' ? call.ticker : bar.ticker;
+      if (!tickerSet.has(ticker)) continue;
+      remember(ticker, rowFromBar(ticker, bar, call.kind === 'grouped' ? 'polygon-grouped' : 'polygon-range', fetchedAt));
+    }
+    job.done.push(callKey(call));
+  }
+
+  // Every call is done: complete indicators and write, then reprice.
+  const refreshed: string[] = [];
+  const noData: string[] = [];
+  const prices = new Map<string, { price: number; asOf: string }>();
+  let alreadyFresh = 0;
+  let rowsWritten = 0;
+  const toWrite: TickerDataRow[] = [];
+  await mapLimit(job.tickers, limit, async (t) => {
+    const since = job.rebuild?.[t];
+    let history = stored.get(t) ?? [];
+    // A resumed job wrote raw rows in earlier invocations; read far enough back to include them.
+    if (resumed || since !== undefined) history = ownRows(await deps.latestRows(t, REBUILT_HISTORY_ROWS));
+    const merged = new Map(history.map((r) => [r.asOf, r]));
+    for (const row of fetched.get(t)?.values() ?? []) {
+      const existing = merged.get(row.asOf);
+      // A re-fetched bar with the same close keeps its computed indicators (reruns rewrite nothing).
+      if (!existing || existing.price !== row.price || existing.indicatorVersion === undefined) merged.set(row.asOf, row);
+    }
+    let rows = [...merged.values()].sort((a, b) => (a.asOf < b.asOf ? -1 : 1));
+    if (since !== undefined) rows = rows.filter((r) => r.asOf >= since);
+    const latest = rows[rows.length - 1];
+    if (!latest || latest.asOf < job.session) {
+      noData.push(t);
+      return;
+    }
+    const completed = completeIndicators(rows);
+    toWrite.push(...completed);
+    if (completed.length === 0) alreadyFresh++;
+    else refreshed.push(t);
+    prices.set(t, { price: latest.price, asOf: latest.asOf });
+  });
+  if (toWrite.length > 0) {
+    await deps.putRows(toWrite);
+    rowsWritten = toWrite.length;
+  }
+  if (noData.length > 0) deps.log('warn', 'Tickers without data for the session', { session: job.session, count: noData.length, tickers: noData.slice(0, 50) });
+  const positions = await deps.reprice(prices);
+  return {
+    status: 'done',
+    session: job.session,
+    strategy: job.plan.strategy,
+    refreshed: refreshed.sort(),
+    alreadyFresh,
+    noData: noData.sort(),
+    polygonCalls,
+    rowsWritten,
+    positions,
+  };
+}
+
+function describeCall(c: PolygonCall): string {
+  return c.kind === 'grouped' ? `grouped daily ${c.date}` : `daily range ${c.ticker} ${c.from}..${c.to}`;
+}
