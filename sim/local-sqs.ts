@@ -30,23 +30,41 @@ export async function startLocalSqs(): Promise<LocalSqs> {
   const endpoint = `http://127.0.0.1:${port}`;
   let proc: ChildProcess;
   try {
-    proc = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (err) {
-    throw new Error(`Could not start moto_server (${(err as Error).message}). Install it with: pip install 'moto[server]>=5.2,<6'`);
+    throw new Error(
+      `Could not start moto_server (${(err as Error).message}). Install it with: pip install 'moto[server]>=5.2,<6'`,
+    );
   }
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const spawnError = new Promise<never>((_, reject) =>
-    proc.once('error', (err) => reject(new Error(`Could not start moto_server (${err.message}). Install it with: pip install 'moto[server]>=5.2,<6'`))),
+    proc.once('error', (err) =>
+      reject(
+        new Error(
+          `Could not start moto_server (${err.message}). Install it with: pip install 'moto[server]>=5.2,<6'`,
+        ),
+      ),
+    ),
   );
-  const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       await Promise.race([fetch(`${endpoint}/moto-api/`), spawnError]);
       break;
     } catch (err) {
-      if (Date.now() > deadline || proc.exitCode !== null || (err as Error).message.includes('moto_server')) {
+      if (
+        Date.now() > deadline ||
+        proc.exitCode !== null ||
+        (err as Error).message.includes('moto_server')
+      ) {
         proc.kill();
         throw new Error(`moto_server did not start: ${(err as Error).message} ${stderr}`);
       }
@@ -58,11 +76,18 @@ export async function startLocalSqs(): Promise<LocalSqs> {
     client,
     async createQueue(name: string) {
       const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-      const dlqArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
+      const dlqArn = (
+        await client.send(
+          new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+        )
+      ).Attributes!.QueueArn;
       const q = await client.send(
         new CreateQueueCommand({
           QueueName: name,
-          Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+          Attributes: {
+            VisibilityTimeout: '60',
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+          },
         }),
       );
       return { queueUrl: q.QueueUrl!, dlqUrl: dlq.QueueUrl! };

@@ -25,7 +25,11 @@ type CfnTable = {
   Properties: {
     KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
     AttributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
-    GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[]; Projection: { ProjectionType: 'ALL' } }[];
+    GlobalSecondaryIndexes?: {
+      IndexName: string;
+      KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+      Projection: { ProjectionType: 'ALL' };
+    }[];
   };
 };
 
@@ -34,7 +38,9 @@ type CfnTable = {
  * synthesized CDK template itself (one source of truth); the shared tables are owned by
  * portfolio-api and not in our template, so their schema is the one SYSTEM.md gives.
  */
-export function localTableDefinitions(names: LocalTableNames = defaultLocalTableNames()): CreateTableCommandInput[] {
+export function localTableDefinitions(
+  names: LocalTableNames = defaultLocalTableNames(),
+): CreateTableCommandInput[] {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = addStage(app, { ...stages.dev, ownedTables: 'create' }, '000000000000');
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, CfnTable>;
@@ -49,7 +55,10 @@ export function localTableDefinitions(names: LocalTableNames = defaultLocalTable
   };
   const gsi = (IndexName: string, hash: string, range?: string) => ({
     IndexName,
-    KeySchema: [{ AttributeName: hash, KeyType: 'HASH' as const }, ...(range ? [{ AttributeName: range, KeyType: 'RANGE' as const }] : [])],
+    KeySchema: [
+      { AttributeName: hash, KeyType: 'HASH' as const },
+      ...(range ? [{ AttributeName: range, KeyType: 'RANGE' as const }] : []),
+    ],
     Projection: { ProjectionType: 'ALL' as const },
   });
   return [
@@ -64,7 +73,10 @@ export function localTableDefinitions(names: LocalTableNames = defaultLocalTable
         { AttributeName: 'userId', AttributeType: 'S' },
         { AttributeName: 'name', AttributeType: 'S' },
       ],
-      GlobalSecondaryIndexes: [gsi('UserIdIndex', 'userId'), gsi('UserNameIndex', 'userId', 'name')],
+      GlobalSecondaryIndexes: [
+        gsi('UserIdIndex', 'userId'),
+        gsi('UserNameIndex', 'userId', 'name'),
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     },
     {
@@ -75,7 +87,10 @@ export function localTableDefinitions(names: LocalTableNames = defaultLocalTable
         { AttributeName: 'portfolioId', AttributeType: 'S' },
         { AttributeName: 'ticker', AttributeType: 'S' },
       ],
-      GlobalSecondaryIndexes: [gsi('PortfolioIdIndex', 'portfolioId'), gsi('PortfolioTickerIndex', 'portfolioId', 'ticker')],
+      GlobalSecondaryIndexes: [
+        gsi('PortfolioIdIndex', 'portfolioId'),
+        gsi('PortfolioTickerIndex', 'portfolioId', 'ticker'),
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     },
   ];

@@ -25,13 +25,20 @@ export interface DrainOptions {
  * (a time-compressed visibility timeout; moto moves them to the DLQ after maxReceiveCount).
  * Returns when the queue is empty, delayed messages included.
  */
-export async function drainQueue(opts: DrainOptions): Promise<{ invocations: number; failures: number; leftOver: number }> {
+export async function drainQueue(
+  opts: DrainOptions,
+): Promise<{ invocations: number; failures: number; leftOver: number }> {
   const deadline = Date.now() + opts.timeoutMs;
   let invocations = 0;
   let failures = 0;
   for (;;) {
     const out = await opts.client.send(
-      new ReceiveMessageCommand({ QueueUrl: opts.queueUrl, MaxNumberOfMessages: opts.batchSize, WaitTimeSeconds: 1, AttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: opts.queueUrl,
+        MaxNumberOfMessages: opts.batchSize,
+        WaitTimeSeconds: 1,
+        AttributeNames: ['All'],
+      }),
     );
     const messages = out.Messages ?? [];
     if (messages.length === 0) {
@@ -62,7 +69,9 @@ export async function drainQueue(opts: DrainOptions): Promise<{ invocations: num
     let result: unknown;
     try {
       result = await opts.handler(event, opts.context());
-      const items = (result as { batchItemFailures?: { itemIdentifier: string }[] } | undefined)?.batchItemFailures ?? [];
+      const items =
+        (result as { batchItemFailures?: { itemIdentifier: string }[] } | undefined)
+          ?.batchItemFailures ?? [];
       failed = new Set(items.map((i) => i.itemIdentifier));
     } catch {
       failed = new Set(messages.map((m) => m.MessageId!));
@@ -71,12 +80,21 @@ export async function drainQueue(opts: DrainOptions): Promise<{ invocations: num
     opts.onBatch?.({ records: messages.length, failures: failed.size, result });
     for (const m of messages) {
       if (failed.has(m.MessageId!)) {
-        await opts.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 }));
+        await opts.client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: opts.queueUrl,
+            ReceiptHandle: m.ReceiptHandle!,
+            VisibilityTimeout: 0,
+          }),
+        );
       } else {
-        await opts.client.send(new DeleteMessageCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+        await opts.client.send(
+          new DeleteMessageCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: m.ReceiptHandle! }),
+        );
       }
     }
-    if (Date.now() > deadline) return { invocations, failures, leftOver: await depth(opts.client, opts.queueUrl) };
+    if (Date.now() > deadline)
+      return { invocations, failures, leftOver: await depth(opts.client, opts.queueUrl) };
   }
 }
 
@@ -85,9 +103,17 @@ export async function depth(client: SQSClient, queueUrl: string): Promise<number
   const a = await client.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   const n = (k: string) => Number((a.Attributes as Record<string, string> | undefined)?.[k] ?? 0);
-  return n('ApproximateNumberOfMessages') + n('ApproximateNumberOfMessagesNotVisible') + n('ApproximateNumberOfMessagesDelayed');
+  return (
+    n('ApproximateNumberOfMessages') +
+    n('ApproximateNumberOfMessagesNotVisible') +
+    n('ApproximateNumberOfMessagesDelayed')
+  );
 }

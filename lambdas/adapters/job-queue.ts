@@ -16,7 +16,10 @@ export function createJobQueue(opts: JobQueueOptions) {
   const encode = (body: unknown) => {
     const text = JSON.stringify(body);
     const bytes = Buffer.byteLength(text);
-    if (bytes > MAX_MESSAGE_BYTES) throw new Error(`A job message of ${bytes} bytes exceeds the SQS limit of ${MAX_MESSAGE_BYTES}`);
+    if (bytes > MAX_MESSAGE_BYTES)
+      throw new Error(
+        `A job message of ${bytes} bytes exceeds the SQS limit of ${MAX_MESSAGE_BYTES}`,
+      );
     return text;
   };
 
@@ -25,14 +28,22 @@ export function createJobQueue(opts: JobQueueOptions) {
     if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
       throw new Error(`DelaySeconds must be an integer from 0 to 900 (got ${delaySeconds})`);
     }
-    await opts.client.send(new SendMessageCommand({ QueueUrl: opts.queueUrl, MessageBody: encode(body), DelaySeconds: delaySeconds }));
+    await opts.client.send(
+      new SendMessageCommand({
+        QueueUrl: opts.queueUrl,
+        MessageBody: encode(body),
+        DelaySeconds: delaySeconds,
+      }),
+    );
   }
 
   /**
    * Sends messages in batches of 10, re-sending failed entries; returns the ones that still
    * failed with SQS's reason (the caller must report them, never ignore them).
    */
-  async function sendAll(bodies: readonly unknown[]): Promise<{ sent: number; failed: { index: number; reason: string }[] }> {
+  async function sendAll(
+    bodies: readonly unknown[],
+  ): Promise<{ sent: number; failed: { index: number; reason: string }[] }> {
     const encoded = bodies.map(encode);
     let sent = 0;
     const failed: { index: number; reason: string }[] = [];
@@ -48,10 +59,13 @@ export function createJobQueue(opts: JobQueueOptions) {
         );
         sent += out.Successful?.length ?? 0;
         const failedIds = new Set((out.Failed ?? []).map((f) => Number(f.Id)));
-        reasons = new Map((out.Failed ?? []).map((f) => [Number(f.Id), `${f.Code}: ${f.Message ?? ''}`]));
+        reasons = new Map(
+          (out.Failed ?? []).map((f) => [Number(f.Id), `${f.Code}: ${f.Message ?? ''}`]),
+        );
         pending = pending.filter((p) => failedIds.has(p.index));
       }
-      for (const p of pending) failed.push({ index: p.index, reason: reasons.get(p.index) ?? 'unknown' });
+      for (const p of pending)
+        failed.push({ index: p.index, reason: reasons.get(p.index) ?? 'unknown' });
     }
     return { sent, failed };
   }

@@ -15,7 +15,11 @@ import { createJobQueue } from './job-queue';
 import { createPortfolioRepository } from './portfolio-repository';
 import { BudgetExhaustedError, createRequestBudget } from './request-budget';
 import { createTickerDataRepository } from './ticker-data-repository';
-import type { MarketMetric, ProcessTickerDeps, ProcessTickersDeps } from '../core/market-data-flows';
+import type {
+  MarketMetric,
+  ProcessTickerDeps,
+  ProcessTickersDeps,
+} from '../core/market-data-flows';
 import type { RefreshJobDeps, UpstreamErrorInfo } from '../core/refresh-job';
 import { logger, metrics, MetricUnit } from '../shared/observability';
 import { marketDataConfig } from '../shared/runtime-config';
@@ -24,8 +28,10 @@ import { apiKeyResolver } from '../shared/secrets';
 /** Maps the Polygon client's and the budget's errors onto what the refresh job distinguishes. */
 export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  if (err instanceof BudgetExhaustedError) return { kind: 'budget', retryAfterMs: err.retryAfterMs, message };
-  if (err instanceof PolygonRateLimitedError) return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, message };
+  if (err instanceof BudgetExhaustedError)
+    return { kind: 'budget', retryAfterMs: err.retryAfterMs, message };
+  if (err instanceof PolygonRateLimitedError)
+    return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, message };
   if (err instanceof PolygonNotAvailableError) return { kind: 'not-available', message };
   if (err instanceof PolygonAuthError) return { kind: 'auth', message };
   if (err instanceof PolygonServerError) return { kind: 'server', message };
@@ -34,7 +40,10 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
   return { kind: 'other', message };
 }
 
-const count = (metric: MarketMetric | 'PolygonHttpRequests' | 'Polygon429s' | 'PolygonAuthErrors', value: number) => {
+const count = (
+  metric: MarketMetric | 'PolygonHttpRequests' | 'Polygon429s' | 'PolygonAuthErrors',
+  value: number,
+) => {
   if (value > 0) metrics.addMetric(metric, MetricUnit.Count, value);
 };
 const log: RefreshJobDeps['log'] = (level, message, data) => logger[level](message, data ?? {});
@@ -47,10 +56,23 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = marketDataConfig(env);
   const exactClient = documentClient(true);
   const plainClient = documentClient(false);
-  const portfolios = createPortfolioRepository({ client: exactClient, portfoliosTable: config.portfoliosTable, positionsTable: config.positionsTable });
-  const tickerData = createTickerDataRepository({ client: plainClient, tableName: config.tickerDataTable });
+  const portfolios = createPortfolioRepository({
+    client: exactClient,
+    portfoliosTable: config.portfoliosTable,
+    positionsTable: config.positionsTable,
+  });
+  const tickerData = createTickerDataRepository({
+    client: plainClient,
+    tableName: config.tickerDataTable,
+  });
   const queue = createJobQueue({ client: sqsClient(), queueUrl: config.tickerQueueUrl });
-  const budget = createRequestBudget({ client: plainClient, tableName: config.stateTable, limit: config.polygonRequestsPerMinute, windowMs: config.polygonBudgetWindowMs, marginMs: Math.min(1_500, config.polygonBudgetWindowMs / 40) });
+  const budget = createRequestBudget({
+    client: plainClient,
+    tableName: config.stateTable,
+    limit: config.polygonRequestsPerMinute,
+    windowMs: config.polygonBudgetWindowMs,
+    marginMs: Math.min(1_500, config.polygonBudgetWindowMs / 40),
+  });
   const apiKey = apiKeyResolver('POLYGON_API_KEY', env);
   let remaining: () => number = () => 900_000;
   const polygon: PolygonClient = createPolygonClient({

@@ -74,7 +74,12 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions) {
       );
       for (const item of page.Items ?? []) {
         if (item.isActive === false) continue;
-        out.push({ id: String(item.id), userId: item.userId as string | undefined, name: item.name as string | undefined, isActive: item.isActive as boolean | undefined });
+        out.push({
+          id: String(item.id),
+          userId: item.userId as string | undefined,
+          name: item.name as string | undefined,
+          isActive: item.isActive as boolean | undefined,
+        });
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -113,9 +118,14 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions) {
   }
 
   /** Positions of every active portfolio, grouped by portfolio. */
-  async function activePositions(): Promise<{ portfolio: PortfolioItem; positions: PositionItem[] }[]> {
+  async function activePositions(): Promise<
+    { portfolio: PortfolioItem; positions: PositionItem[] }[]
+  > {
     const portfolios = await activePortfolios();
-    return mapLimit(portfolios, concurrency, async (portfolio) => ({ portfolio, positions: await positionsOf(portfolio.id) }));
+    return mapLimit(portfolios, concurrency, async (portfolio) => ({
+      portfolio,
+      positions: await positionsOf(portfolio.id),
+    }));
   }
 
   /**
@@ -124,7 +134,10 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions) {
    * position and retries from the new values; a deleted position or one whose ticker changed is
    * left alone (never re-created).
    */
-  async function updatePrice(position: PositionItem, price: number): Promise<'updated' | 'deleted' | 'moved' | 'conflict'> {
+  async function updatePrice(
+    position: PositionItem,
+    price: number,
+  ): Promise<'updated' | 'deleted' | 'moved' | 'conflict'> {
     let current: PositionItem | undefined = position;
     for (let attempt = 0; attempt < 4 && current; attempt++) {
       const marketValue = new Big(current.shares).times(new Big(String(price)));
@@ -134,8 +147,10 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions) {
           new UpdateCommand({
             TableName: opts.positionsTable,
             Key: { id: current.id },
-            UpdateExpression: 'SET currentPrice = :price, marketValue = :mv, unrealizedPL = :pl, updatedAt = :now',
-            ConditionExpression: 'attribute_exists(id) AND ticker = :ticker AND shares = :shares AND costBasis = :cost',
+            UpdateExpression:
+              'SET currentPrice = :price, marketValue = :mv, unrealizedPL = :pl, updatedAt = :now',
+            ConditionExpression:
+              'attribute_exists(id) AND ticker = :ticker AND shares = :shares AND costBasis = :cost',
             ExpressionAttributeValues: {
               ':price': NumberValue.from(String(price)),
               ':mv': NumberValue.from(marketValue.toFixed()),
@@ -150,21 +165,35 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions) {
         return 'updated';
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        const fresh = await opts.client.send(new GetCommand({ TableName: opts.positionsTable, Key: { id: position.id }, ConsistentRead: true }));
+        const fresh = await opts.client.send(
+          new GetCommand({
+            TableName: opts.positionsTable,
+            Key: { id: position.id },
+            ConsistentRead: true,
+          }),
+        );
         if (!fresh.Item) return 'deleted';
         if (fresh.Item.ticker !== position.ticker) return 'moved';
-        current = { ...position, shares: exact(fresh.Item.shares), costBasis: exact(fresh.Item.costBasis) };
+        current = {
+          ...position,
+          shares: exact(fresh.Item.shares),
+          costBasis: exact(fresh.Item.costBasis),
+        };
       }
     }
     return 'conflict';
   }
 
   /** Writes fresh prices onto every position of an active portfolio holding one of the tickers. */
-  async function reprice(prices: ReadonlyMap<string, { price: number; asOf: string }>): Promise<RepriceSummary> {
+  async function reprice(
+    prices: ReadonlyMap<string, { price: number; asOf: string }>,
+  ): Promise<RepriceSummary> {
     const summary = { updated: 0, deleted: 0, moved: 0, conflicts: 0 };
     if (prices.size === 0) return summary;
     const holdings = await activePositions();
-    const targets = holdings.flatMap((h) => h.positions).filter((p) => prices.has(p.ticker.trim().toUpperCase()));
+    const targets = holdings
+      .flatMap((h) => h.positions)
+      .filter((p) => prices.has(p.ticker.trim().toUpperCase()));
     await mapLimit(targets, concurrency, async (p) => {
       const result = await updatePrice(p, prices.get(p.ticker.trim().toUpperCase())!.price);
       if (result === 'updated') summary.updated++;

@@ -37,7 +37,9 @@ export function createRequestBudget(opts: RequestBudgetOptions) {
   const random = opts.random ?? Math.random;
   const name = opts.name ?? 'polygon';
   if (!Number.isInteger(opts.limit) || opts.limit < 1) {
-    throw new Error(`The request budget must be a positive integer (POLYGON_REQUESTS_PER_MINUTE), got ${opts.limit}`);
+    throw new Error(
+      `The request budget must be a positive integer (POLYGON_REQUESTS_PER_MINUTE), got ${opts.limit}`,
+    );
   }
 
   /** Claims a permit, or throws BudgetExhaustedError with the time until one frees up. */
@@ -54,18 +56,26 @@ export function createRequestBudget(opts: RequestBudgetOptions) {
             Key: { pk: `budget#${name}#${slot}` },
             UpdateExpression: 'SET usedAt = :now, expiresAt = :expires',
             ConditionExpression: 'attribute_not_exists(usedAt) OR usedAt <= :cutoff',
-            ExpressionAttributeValues: { ':now': t, ':cutoff': t - windowMs, ':expires': Math.floor(t / 1000) + 86_400 },
+            ExpressionAttributeValues: {
+              ':now': t,
+              ':cutoff': t - windowMs,
+              ':expires': Math.floor(t / 1000) + 86_400,
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        const usedAt = Number((err.Item as { usedAt?: { N?: string } } | undefined)?.usedAt?.N ?? t);
+        const usedAt = Number(
+          (err.Item as { usedAt?: { N?: string } } | undefined)?.usedAt?.N ?? t,
+        );
         earliestFree = Math.min(earliestFree, usedAt + windowMs - t);
       }
     }
-    throw new BudgetExhaustedError(Math.max(1, Number.isFinite(earliestFree) ? earliestFree : windowMs));
+    throw new BudgetExhaustedError(
+      Math.max(1, Number.isFinite(earliestFree) ? earliestFree : windowMs),
+    );
   }
 
   return { acquire, windowMs, limit: opts.limit };

@@ -1,4 +1,8 @@
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { TickerDataRow } from '../core/ticker-rows';
 
 export interface TickerDataRepositoryOptions {
@@ -45,11 +49,15 @@ export function createTickerDataRepository(opts: TickerDataRepositoryOptions) {
       let pending = rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item: { ...Item } } }));
       for (let round = 0; pending.length > 0; round++) {
         if (round >= maxRounds) {
-          throw new Error(`${pending.length} ticker-data rows stayed unprocessed after ${maxRounds} BatchWrite rounds (throttling); the job will be retried`);
+          throw new Error(
+            `${pending.length} ticker-data rows stayed unprocessed after ${maxRounds} BatchWrite rounds (throttling); the job will be retried`,
+          );
         }
         if (round > 0) await sleep(Math.min(5_000, 50 * 2 ** round) * (0.5 + Math.random() / 2));
         writeRequests++;
-        const out = await opts.client.send(new BatchWriteCommand({ RequestItems: { [opts.tableName]: pending } }));
+        const out = await opts.client.send(
+          new BatchWriteCommand({ RequestItems: { [opts.tableName]: pending } }),
+        );
         pending = (out.UnprocessedItems?.[opts.tableName] ?? []) as typeof pending;
       }
     }

@@ -32,7 +32,12 @@ export function collectTickers(held: readonly HeldTicker[]): CollectedTickers {
   for (const h of held) {
     const t = normaliseTicker(h.raw);
     if (!t.ok) {
-      invalid.push({ raw: String(h.raw), reason: t.reason, portfolioId: h.portfolioId, positionId: h.positionId });
+      invalid.push({
+        raw: String(h.raw),
+        reason: t.reason,
+        portfolioId: h.portfolioId,
+        positionId: h.positionId,
+      });
       continue;
     }
     if (set.has(t.ticker)) merged++;

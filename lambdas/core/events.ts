@@ -13,11 +13,17 @@ export class InvalidEventError extends Error {
 const TICKER_PATTERN = /^[A-Z][A-Z0-9.\-]{0,9}$/;
 
 /** Normalises a symbol (trim, upper-case) and checks it: 1-10 chars, letters/digits/`.`/`-`. */
-export function normaliseTicker(raw: unknown): { ok: true; ticker: string } | { ok: false; reason: string } {
-  if (typeof raw !== 'string') return { ok: false, reason: `not a string (${JSON.stringify(raw)})` };
+export function normaliseTicker(
+  raw: unknown,
+): { ok: true; ticker: string } | { ok: false; reason: string } {
+  if (typeof raw !== 'string')
+    return { ok: false, reason: `not a string (${JSON.stringify(raw)})` };
   const ticker = raw.trim().toUpperCase();
   if (!TICKER_PATTERN.test(ticker)) {
-    return { ok: false, reason: `"${raw}" is not a ticker (1-10 of A-Z, 0-9, ".", "-", starting with a letter)` };
+    return {
+      ok: false,
+      reason: `"${raw}" is not a ticker (1-10 of A-Z, 0-9, ".", "-", starting with a letter)`,
+    };
   }
   return { ok: true, ticker };
 }
@@ -48,17 +54,20 @@ const describe = (issues: z.core.$ZodIssue[]) =>
   issues.map((i) => `${i.path.length ? i.path.join('.') : '(event)'}: ${i.message}`).join('; ');
 
 function fail(fn: string, expected: string[], event: unknown, detail?: string): never {
-  const got = event === null || typeof event !== 'object' ? JSON.stringify(event) : `keys [${Object.keys(event).join(', ')}]`;
+  const got =
+    event === null || typeof event !== 'object'
+      ? JSON.stringify(event)
+      : `keys [${Object.keys(event).join(', ')}]`;
   throw new InvalidEventError(
     `${fn} cannot handle this event (${got})${detail ? `: ${detail}` : ''}. Expected one of: ${expected.join(' | ')}.`,
   );
 }
 
-const isObject = (e: unknown): e is Record<string, unknown> => typeof e === 'object' && e !== null && !Array.isArray(e);
+const isObject = (e: unknown): e is Record<string, unknown> =>
+  typeof e === 'object' && e !== null && !Array.isArray(e);
 
 export type ProcessTickersEvent =
-  | { kind: 'nightly'; scheduledAt?: string }
-  | { kind: 'tickers'; tickers: string[] };
+  { kind: 'nightly'; scheduledAt?: string } | { kind: 'tickers'; tickers: string[] };
 
 /** `processTickers`: a schedule event or `{}` (the nightly run), or `{"tickers": [...]}`. */
 export function parseProcessTickersEvent(event: unknown): ProcessTickersEvent {
@@ -77,7 +86,8 @@ export function parseProcessTickersEvent(event: unknown): ProcessTickersEvent {
   return fail('processTickers', expected, event);
 }
 
-export type ProcessTickerEvent = { kind: 'sqs'; records: SqsRecordLike[] } | { kind: 'manual'; tickers: string[] };
+export type ProcessTickerEvent =
+  { kind: 'sqs'; records: SqsRecordLike[] } | { kind: 'manual'; tickers: string[] };
 
 /** `processTicker`: an SQS batch, or a manual `{"ticker": "NVDA"}`. */
 export function parseProcessTickerEvent(event: unknown): ProcessTickerEvent {
@@ -123,12 +133,27 @@ export function parseAnalyzePortfolioEvent(event: unknown): AnalyzePortfolioEven
   if (isObject(event) && ('portfolio_id' in event || 'portfolio_name' in event)) {
     const parsed = z
       .union([
-        z.object({ portfolio_id: z.string().trim().min(1).max(100), force: z.boolean().optional() }).strict(),
-        z.object({ portfolio_name: z.string().trim().min(1).max(100), force: z.boolean().optional() }).strict(),
+        z
+          .object({
+            portfolio_id: z.string().trim().min(1).max(100),
+            force: z.boolean().optional(),
+          })
+          .strict(),
+        z
+          .object({
+            portfolio_name: z.string().trim().min(1).max(100),
+            force: z.boolean().optional(),
+          })
+          .strict(),
       ])
       .safeParse(event);
     if (!parsed.success) {
-      fail('analyzePortfolio', expected, event, 'give exactly one of portfolio_id or portfolio_name, a non-empty string of at most 100 characters');
+      fail(
+        'analyzePortfolio',
+        expected,
+        event,
+        'give exactly one of portfolio_id or portfolio_name, a non-empty string of at most 100 characters',
+      );
     }
     const d = parsed.data;
     return 'portfolio_id' in d

@@ -1,5 +1,11 @@
 import { chunk, collectTickers, type HeldTicker, type InvalidTicker } from './collect-tickers';
-import { InvalidEventError, normaliseTicker, type ProcessTickerEvent, type ProcessTickersEvent, type SqsRecordLike } from './events';
+import {
+  InvalidEventError,
+  normaliseTicker,
+  type ProcessTickerEvent,
+  type ProcessTickersEvent,
+  type SqsRecordLike,
+} from './events';
 import { latestCompletedSession } from './market-calendar';
 import {
   MAX_TICKERS_PER_JOB,
@@ -32,7 +38,9 @@ export interface FlowObservability {
 
 export interface ProcessTickersDeps extends FlowObservability {
   readonly heldTickers: () => Promise<HeldTicker[]>;
-  readonly sendJobs: (jobs: RefreshJob[]) => Promise<{ sent: number; failed: { index: number; reason: string }[] }>;
+  readonly sendJobs: (
+    jobs: RefreshJob[],
+  ) => Promise<{ sent: number; failed: { index: number; reason: string }[] }>;
   readonly now: () => number;
   readonly newRunId: () => string;
 }
@@ -54,7 +62,10 @@ export interface ProcessTickersResult {
  * queues refresh jobs of up to MAX_TICKERS_PER_JOB tickers for the latest completed session. A
  * job that cannot be queued fails the run (it never reports success having dropped work).
  */
-export async function processTickersFlow(event: ProcessTickersEvent, deps: ProcessTickersDeps): Promise<ProcessTickersResult> {
+export async function processTickersFlow(
+  event: ProcessTickersEvent,
+  deps: ProcessTickersDeps,
+): Promise<ProcessTickersResult> {
   const session = latestCompletedSession(deps.now());
   let tickers: string[];
   let invalid: InvalidTicker[] = [];
@@ -63,7 +74,10 @@ export async function processTickersFlow(event: ProcessTickersEvent, deps: Proce
   if (event.kind === 'tickers') {
     const results = event.tickers.map((raw) => ({ raw, r: normaliseTicker(raw) }));
     const bad = results.filter((x) => !x.r.ok).map((x) => (x.r as { reason: string }).reason);
-    if (bad.length > 0) throw new InvalidEventError(`processTickers: ${bad.length} invalid ticker(s), nothing was queued: ${bad.join('; ')}`);
+    if (bad.length > 0)
+      throw new InvalidEventError(
+        `processTickers: ${bad.length} invalid ticker(s), nothing was queued: ${bad.join('; ')}`,
+      );
     tickers = [...new Set(results.map((x) => (x.r as { ticker: string }).ticker))].sort();
   } else {
     const collected = collectTickers(await deps.heldTickers());
@@ -72,18 +86,31 @@ export async function processTickersFlow(event: ProcessTickersEvent, deps: Proce
     positionsScanned = collected.positions;
     duplicatesMerged = collected.merged;
     if (invalid.length > 0) {
-      deps.log('warn', 'Positions with invalid tickers were not refreshed', { count: invalid.length, examples: invalid.slice(0, 20) });
+      deps.log('warn', 'Positions with invalid tickers were not refreshed', {
+        count: invalid.length,
+        examples: invalid.slice(0, 20),
+      });
     }
   }
   const runId = deps.newRunId();
-  const jobs: RefreshJob[] = chunk(tickers, MAX_TICKERS_PER_JOB).map((t) => ({ v: 1, kind: 'refresh', runId, session, tickers: t, done: [], deferrals: 0 }));
+  const jobs: RefreshJob[] = chunk(tickers, MAX_TICKERS_PER_JOB).map((t) => ({
+    v: 1,
+    kind: 'refresh',
+    runId,
+    session,
+    tickers: t,
+    done: [],
+    deferrals: 0,
+  }));
   deps.count('TickersFound', tickers.length);
   deps.count('InvalidTickers', invalid.length);
   if (jobs.length > 0) {
     const { failed } = await deps.sendJobs(jobs);
     if (failed.length > 0) {
       const lost = failed.reduce((n, f) => n + jobs[f.index].tickers.length, 0);
-      throw new Error(`processTickers: ${failed.length} of ${jobs.length} refresh jobs (${lost} tickers) could not be queued: ${failed.map((f) => f.reason).join('; ')}`);
+      throw new Error(
+        `processTickers: ${failed.length} of ${jobs.length} refresh jobs (${lost} tickers) could not be queued: ${failed.map((f) => f.reason).join('; ')}`,
+      );
     }
   }
   deps.count('TickersQueued', tickers.length);
@@ -109,14 +136,18 @@ export interface ProcessTickerDeps extends FlowObservability {
   readonly newRunId: () => string;
 }
 
-export type ProcessTickerResult = { batchItemFailures: { itemIdentifier: string }[] } | RefreshOutcome;
+export type ProcessTickerResult =
+  { batchItemFailures: { itemIdentifier: string }[] } | RefreshOutcome;
 
 /**
  * `processTicker`: an SQS batch runs one job per record and reports failed records as batch item
  * failures (malformed bodies are logged, counted and acknowledged: retrying cannot fix them);
  * a manual `{"ticker"}` runs the job inline and throws if it failed.
  */
-export async function processTickerFlow(event: ProcessTickerEvent, deps: ProcessTickerDeps): Promise<ProcessTickerResult> {
+export async function processTickerFlow(
+  event: ProcessTickerEvent,
+  deps: ProcessTickerDeps,
+): Promise<ProcessTickerResult> {
   if (event.kind === 'manual') {
     const job: RefreshJob = {
       v: 1,
@@ -162,7 +193,9 @@ function parseJob(record: SqsRecordLike, deps: FlowObservability): RefreshJob | 
   deps.log('error', 'Malformed ticker-processing message acknowledged without processing', {
     messageId: record.messageId,
     bytes: record.body.length,
-    problem: parsed.error ? parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) : 'not JSON',
+    problem: parsed.error
+      ? parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      : 'not JSON',
   });
   return undefined;
 }
@@ -178,7 +211,10 @@ async function runAndCount(job: RefreshJob, deps: ProcessTickerDeps): Promise<Re
   deps.count('TickersAlreadyFresh', outcome.alreadyFresh);
   deps.count('TickersWithoutData', outcome.noData.length);
   deps.count('PositionsUpdated', outcome.positions.updated);
-  deps.count('PositionsSkipped', outcome.positions.deleted + outcome.positions.moved + outcome.positions.conflicts);
+  deps.count(
+    'PositionsSkipped',
+    outcome.positions.deleted + outcome.positions.moved + outcome.positions.conflicts,
+  );
   deps.log('info', 'Refresh done', {
     session: outcome.session,
     strategy: outcome.strategy,

@@ -1,8 +1,20 @@
 import { z } from 'zod';
 import { mapLimit } from './concurrency';
 import { isTradingDay } from './market-calendar';
-import { callKey, planRefresh, type PolygonCall, type RefreshPlan, type StoredState } from './refresh-plan';
-import { completeIndicators, ownRows, rowFromBar, type BarLike, type TickerDataRow } from './ticker-rows';
+import {
+  callKey,
+  planRefresh,
+  type PolygonCall,
+  type RefreshPlan,
+  type StoredState,
+} from './refresh-plan';
+import {
+  completeIndicators,
+  ownRows,
+  rowFromBar,
+  type BarLike,
+  type TickerDataRow,
+} from './ticker-rows';
 
 /** Most tickers one job message carries (≈ 130 KB of JSON; SQS allows 256 KB). */
 export const MAX_TICKERS_PER_JOB = 10_000;
@@ -15,7 +27,9 @@ export const REBUILT_HISTORY_ROWS = 400;
 
 const polygonCall = z.union([
   z.object({ kind: z.literal('grouped'), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict(),
-  z.object({ kind: z.literal('range'), ticker: z.string(), from: z.string(), to: z.string() }).strict(),
+  z
+    .object({ kind: z.literal('range'), ticker: z.string(), from: z.string(), to: z.string() })
+    .strict(),
 ]);
 
 /** The body of a `ticker-processing-queue` message: one refresh job. */
@@ -25,9 +39,14 @@ export const refreshJobSchema = z
     kind: z.literal('refresh'),
     runId: z.string().min(1).max(100),
     session: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-    tickers: z.array(z.string().regex(/^[A-Z][A-Z0-9.\-]{0,9}$/)).min(1).max(MAX_TICKERS_PER_JOB),
+    tickers: z
+      .array(z.string().regex(/^[A-Z][A-Z0-9.\-]{0,9}$/))
+      .min(1)
+      .max(MAX_TICKERS_PER_JOB),
     /** Decided on the first attempt and kept, so retries follow it instead of re-planning. */
-    plan: z.object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) }).optional(),
+    plan: z
+      .object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) })
+      .optional(),
     /** Tickers whose history is rebuilt from `since` (they were new or too far behind). */
     rebuild: z.record(z.string(), z.string()).optional(),
     done: z.array(z.string()).default([]),
@@ -42,7 +61,16 @@ export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstrea
 
 /** The upstream errors the job distinguishes (the Polygon client's error classes map onto these). */
 export interface UpstreamErrorInfo {
-  readonly kind: 'rate-limited' | 'not-available' | 'auth' | 'server' | 'network' | 'bad-response' | 'request' | 'budget' | 'other';
+  readonly kind:
+    | 'rate-limited'
+    | 'not-available'
+    | 'auth'
+    | 'server'
+    | 'network'
+    | 'bad-response'
+    | 'request'
+    | 'budget'
+    | 'other';
   readonly retryAfterMs?: number;
   readonly message: string;
 }
@@ -57,11 +85,17 @@ export interface RefreshJobDeps {
   /** Re-enqueues the job after `delaySeconds` (≤ 900). */
   readonly defer: (job: RefreshJob, delaySeconds: number) => Promise<void>;
   /** Writes fresh prices onto positions. */
-  readonly reprice: (prices: ReadonlyMap<string, { price: number; asOf: string }>) => Promise<RepriceSummary>;
+  readonly reprice: (
+    prices: ReadonlyMap<string, { price: number; asOf: string }>,
+  ) => Promise<RepriceSummary>;
   readonly now: () => number;
   /** Time left in the invocation, ms. */
   readonly remainingMs: () => number;
-  readonly log: (level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>) => void;
+  readonly log: (
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    data?: Record<string, unknown>,
+  ) => void;
   /** Parallel DynamoDB requests. @default 16 */
   readonly concurrency?: number;
 }
@@ -85,7 +119,13 @@ export type RefreshOutcome =
       readonly rowsWritten: number;
       readonly positions: RepriceSummary;
     }
-  | { readonly status: 'deferred'; readonly reason: DeferReason; readonly delaySeconds: number; readonly polygonCalls: number; readonly remainingCalls: number };
+  | {
+      readonly status: 'deferred';
+      readonly reason: DeferReason;
+      readonly delaySeconds: number;
+      readonly polygonCalls: number;
+      readonly remainingCalls: number;
+    };
 
 /** Thrown for a job that cannot succeed by waiting (bad key, bad request, too many deferrals). */
 export class RefreshFailedError extends Error {
@@ -101,7 +141,10 @@ const FINISH_RESERVE_MS = 120_000;
  * re-enqueues itself with a delay (never sleeping, never burning a receive count). When every
  * call is done, it completes the indicators, writes the rows and reprices the positions.
  */
-export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Promise<RefreshOutcome> {
+export async function runRefreshJob(
+  input: RefreshJob,
+  deps: RefreshJobDeps,
+): Promise<RefreshOutcome> {
   const limit = deps.concurrency ?? 16;
   const job: RefreshJob = { ...input, done: [...input.done] };
   const resumed = input.done.length > 0;
@@ -117,12 +160,23 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
     const states: StoredState[] = job.tickers.map((ticker) => {
       const rows = stored.get(ticker) ?? [];
       const last = rows[rows.length - 1];
-      return { ticker, lastSession: last?.asOf, hasState: last?.rsiAvgGain !== undefined && last?.rsiAvgLoss !== undefined };
+      return {
+        ticker,
+        lastSession: last?.asOf,
+        hasState: last?.rsiAvgGain !== undefined && last?.rsiAvgLoss !== undefined,
+      };
     });
     const plan = planRefresh(job.session, states);
     job.plan = { strategy: plan.strategy, calls: [...plan.calls] };
     job.rebuild = { ...plan.rebuildSince };
-    deps.log('info', 'Refresh planned', { session: job.session, tickers: job.tickers.length, strategy: plan.strategy, calls: plan.calls.length, alternativeCost: plan.alternativeCost, needs: plan.needs });
+    deps.log('info', 'Refresh planned', {
+      session: job.session,
+      tickers: job.tickers.length,
+      strategy: plan.strategy,
+      calls: plan.calls.length,
+      alternativeCost: plan.alternativeCost,
+      needs: plan.needs,
+    });
   }
 
   const fetched = new Map<string, Map<string, TickerDataRow>>();
@@ -136,22 +190,34 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
 
   const deferJob = async (reason: DeferReason, delayMs: number): Promise<RefreshOutcome> => {
     if (job.deferrals + 1 > MAX_DEFERRALS) {
-      throw new RefreshFailedError(`Refresh of session ${job.session} deferred ${job.deferrals} times (last: ${reason}); giving up so the job reaches the DLQ`);
+      throw new RefreshFailedError(
+        `Refresh of session ${job.session} deferred ${job.deferrals} times (last: ${reason}); giving up so the job reaches the DLQ`,
+      );
     }
     const rows = [...fetched.values()].flatMap((m) => [...m.values()]);
     if (rows.length > 0) await deps.putRows(rows);
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(delayMs / 1000)));
     await deps.defer({ ...job, deferrals: job.deferrals + 1 }, delaySeconds);
     const remainingCalls = job.plan!.calls.filter((c) => !job.done.includes(callKey(c))).length;
-    deps.log('info', 'Refresh deferred', { reason, delaySeconds, polygonCalls, remainingCalls, session: job.session });
+    deps.log('info', 'Refresh deferred', {
+      reason,
+      delaySeconds,
+      polygonCalls,
+      remainingCalls,
+      session: job.session,
+    });
     return { status: 'deferred', reason, delaySeconds, polygonCalls, remainingCalls };
   };
 
   for (const call of pending) {
+    if (job.done.includes(callKey(call))) continue;
     if (deps.remainingMs() < FINISH_RESERVE_MS + 30_000) return deferJob('time', 1_000);
     let bars: readonly BarLike[];
     try {
-      bars = call.kind === 'grouped' ? await deps.fetchGrouped(call.date) : await deps.fetchRange(call.ticker, call.from, call.to);
+      bars =
+        call.kind === 'grouped'
+          ? await deps.fetchGrouped(call.date)
+          : await deps.fetchRange(call.ticker, call.from, call.to);
     } catch (err) {
       const info = deps.classify(err);
       switch (info.kind) {
@@ -169,16 +235,38 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
       }
     }
     polygonCalls++;
-    if (call.kind === 'grouped' && call.date === job.session && bars.length === 0 && isTradingDay(call.date)) {
+    if (
+      call.kind === 'grouped' &&
+      call.date === job.session &&
+      bars.length === 0 &&
+      isTradingDay(call.date)
+    ) {
       // A trading day with no bars yet: Polygon has not published the session.
       return deferJob('not-published', 900_000);
     }
     for (const bar of bars) {
       const ticker = call.kind === 'range' ? call.ticker : bar.ticker;
       if (!tickerSet.has(ticker)) continue;
-      remember(ticker, rowFromBar(ticker, bar, call.kind === 'grouped' ? 'polygon-grouped' : 'polygon-range', fetchedAt));
+      remember(
+        ticker,
+        rowFromBar(
+          ticker,
+          bar,
+          call.kind === 'grouped' ? 'polygon-grouped' : 'polygon-range',
+          fetchedAt,
+        ),
+      );
     }
     job.done.push(callKey(call));
+    if (call.kind === 'grouped' && call.date === job.session) {
+      // The session's grouped day lists every traded symbol: a history call for a ticker missing
+      // from it would find nothing new (unknown, delisted, untraded), so it is not spent.
+      const traded = new Set(bars.map((b) => b.ticker));
+      for (const c of pending) {
+        if (c.kind === 'range' && !traded.has(c.ticker) && !job.done.includes(callKey(c)))
+          job.done.push(callKey(c));
+      }
+    }
   }
 
   // Every call is done: complete indicators and write, then reprice.
@@ -192,12 +280,14 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
     const since = job.rebuild?.[t];
     let history = stored.get(t) ?? [];
     // A resumed job wrote raw rows in earlier invocations; read far enough back to include them.
-    if (resumed || since !== undefined) history = ownRows(await deps.latestRows(t, REBUILT_HISTORY_ROWS));
+    if (resumed || since !== undefined)
+      history = ownRows(await deps.latestRows(t, REBUILT_HISTORY_ROWS));
     const merged = new Map(history.map((r) => [r.asOf, r]));
     for (const row of fetched.get(t)?.values() ?? []) {
       const existing = merged.get(row.asOf);
       // A re-fetched bar with the same close keeps its computed indicators (reruns rewrite nothing).
-      if (!existing || existing.price !== row.price || existing.indicatorVersion === undefined) merged.set(row.asOf, row);
+      if (!existing || existing.price !== row.price || existing.indicatorVersion === undefined)
+        merged.set(row.asOf, row);
     }
     let rows = [...merged.values()].sort((a, b) => (a.asOf < b.asOf ? -1 : 1));
     if (since !== undefined) rows = rows.filter((r) => r.asOf >= since);
@@ -216,7 +306,12 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
     await deps.putRows(toWrite);
     rowsWritten = toWrite.length;
   }
-  if (noData.length > 0) deps.log('warn', 'Tickers without data for the session', { session: job.session, count: noData.length, tickers: noData.slice(0, 50) });
+  if (noData.length > 0)
+    deps.log('warn', 'Tickers without data for the session', {
+      session: job.session,
+      count: noData.length,
+      tickers: noData.slice(0, 50),
+    });
   const positions = await deps.reprice(prices);
   return {
     status: 'done',
@@ -232,5 +327,7 @@ export async function runRefreshJob(input: RefreshJob, deps: RefreshJobDeps): Pr
 }
 
 function describeCall(c: PolygonCall): string {
-  return c.kind === 'grouped' ? `grouped daily ${c.date}` : `daily range ${c.ticker} ${c.from}..${c.to}`;
+  return c.kind === 'grouped'
+    ? `grouped daily ${c.date}`
+    : `daily range ${c.ticker} ${c.from}..${c.to}`;
 }

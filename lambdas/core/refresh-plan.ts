@@ -6,7 +6,8 @@ export type PolygonCall =
   | { readonly kind: 'range'; readonly ticker: string; readonly from: string; readonly to: string };
 
 /** Identifies a call in a job's `done` list. */
-export const callKey = (c: PolygonCall): string => (c.kind === 'grouped' ? `grouped:${c.date}` : `range:${c.ticker}`);
+export const callKey = (c: PolygonCall): string =>
+  c.kind === 'grouped' ? `grouped:${c.date}` : `range:${c.ticker}`;
 
 /** What is stored for a ticker, as far as planning needs it. */
 export interface StoredState {
@@ -38,7 +39,8 @@ export const BACKFILL_SESSIONS = 110;
 /** Calendar days a per-ticker history call reaches back (≈ 275 sessions). */
 export const RANGE_LOOKBACK_DAYS = 400;
 
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const addDays = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Chooses the cheapest set of Polygon calls that brings every ticker up to `session`:
@@ -63,7 +65,11 @@ export function planRefresh(session: string, states: readonly StoredState[]): Re
       needs.next++;
       anyNext = true;
       groupedDates.add(session);
-    } else if (s.lastSession !== undefined && s.hasState && tradingDaysBetween(s.lastSession, session).length <= BACKFILL_SESSIONS) {
+    } else if (
+      s.lastSession !== undefined &&
+      s.hasState &&
+      tradingDaysBetween(s.lastSession, session).length <= BACKFILL_SESSIONS
+    ) {
       needs.gap++;
       behind.push(s);
       for (const d of tradingDaysBetween(s.lastSession, session)) groupedDates.add(d);
@@ -76,12 +82,15 @@ export function planRefresh(session: string, states: readonly StoredState[]): Re
   }
   const groupedCost = groupedDates.size;
   const rangeCost = (anyNext ? 1 : 0) + behind.length;
-  if (groupedCost === 0) return { strategy: 'none', calls: [], needs, alternativeCost: 0, rebuildSince: {} };
+  if (groupedCost === 0)
+    return { strategy: 'none', calls: [], needs, alternativeCost: 0, rebuildSince: {} };
   const rebuildSince: Record<string, string> = {};
   if (rangeCost <= groupedCost) {
     const calls: PolygonCall[] = anyNext ? [{ kind: 'grouped', date: session }] : [];
     for (const s of behind) {
-      const from = fresh.has(s.ticker) ? addDays(session, -RANGE_LOOKBACK_DAYS) : (s.lastSession as string);
+      const from = fresh.has(s.ticker)
+        ? addDays(session, -RANGE_LOOKBACK_DAYS)
+        : (s.lastSession as string);
       if (fresh.has(s.ticker)) rebuildSince[s.ticker] = from;
       calls.push({ kind: 'range', ticker: s.ticker, from, to: session });
     }

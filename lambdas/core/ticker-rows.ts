@@ -45,7 +45,12 @@ export interface BarLike {
 }
 
 /** A raw row for a bar (indicators still to be computed). */
-export function rowFromBar(ticker: string, bar: BarLike, source: TickerDataRow['source'], fetchedAt: string): TickerDataRow {
+export function rowFromBar(
+  ticker: string,
+  bar: BarLike,
+  source: TickerDataRow['source'],
+  fetchedAt: string,
+): TickerDataRow {
   return {
     ticker,
     timestamp: sessionCloseIso(bar.session),
@@ -102,8 +107,16 @@ export function completeIndicators(rows: readonly TickerDataRow[]): TickerDataRo
     };
     for (let i = first; i < rows.length; i++) {
       state = rsiStep(state, closes[i], RSI_PERIOD);
-      const ma50 = i + 1 >= MA50_PERIOD ? mean(closes.slice(i + 1 - MA50_PERIOD, i + 1)) : undefined;
-      out.push(withIndicators(rows[i], { rsi: state.rsi, ma50, avgGain: state.avgGain, avgLoss: state.avgLoss }));
+      const ma50 =
+        i + 1 >= MA50_PERIOD ? mean(closes.slice(i + 1 - MA50_PERIOD, i + 1)) : undefined;
+      out.push(
+        withIndicators(rows[i], {
+          rsi: state.rsi,
+          ma50,
+          avgGain: state.avgGain,
+          avgLoss: state.avgLoss,
+        }),
+      );
     }
     return out;
   }
@@ -125,7 +138,9 @@ function withIndicators(
     ...rest,
     ...(p.rsi !== undefined ? { rsi: p.rsi } : {}),
     ...(p.ma50 !== undefined ? { ma50: p.ma50 } : {}),
-    ...(p.avgGain !== undefined && p.avgLoss !== undefined ? { rsiAvgGain: p.avgGain, rsiAvgLoss: p.avgLoss } : {}),
+    ...(p.avgGain !== undefined && p.avgLoss !== undefined
+      ? { rsiAvgGain: p.avgGain, rsiAvgLoss: p.avgLoss }
+      : {}),
     indicatorVersion: INDICATOR_VERSION,
   };
 }

@@ -3,5 +3,7 @@ import { withObservability } from '../shared/with-observability';
 
 export const handler = withObservability(async (event: unknown) => {
   const parsed = parseAnalyzePortfolioEvent(event);
-  throw new Error(`analyze-portfolio: ${parsed.kind} events are accepted but the processing logic is not deployed yet`);
+  throw new Error(
+    `analyze-portfolio: ${parsed.kind} events are accepted but the processing logic is not deployed yet`,
+  );
 });

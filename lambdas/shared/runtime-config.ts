@@ -5,16 +5,23 @@
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];
   if (value === undefined || value === '') {
-    throw new Error(`Environment variable ${name} is not set; see README "Environment" for the contract`);
+    throw new Error(
+      `Environment variable ${name} is not set; see README "Environment" for the contract`,
+    );
   }
   return value;
 }
 
-export function positiveIntEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+export function positiveIntEnv(
+  name: string,
+  fallback: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Environment variable ${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`Environment variable ${name} must be a positive integer, got "${raw}"`);
   return n;
 }
 

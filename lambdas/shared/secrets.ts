@@ -10,20 +10,27 @@ export const SECRET_CACHE_SECONDS = 300;
  * Parameters (cached for SECRET_CACHE_SECONDS). SSM parameter names start with `/` (or are
  * SSM ARNs); anything else is a Secrets Manager name or ARN. The value is never logged.
  */
-export function apiKeyResolver(plainVar: string, env: NodeJS.ProcessEnv = process.env): () => Promise<string> {
+export function apiKeyResolver(
+  plainVar: string,
+  env: NodeJS.ProcessEnv = process.env,
+): () => Promise<string> {
   return async () => {
     const plain = env[plainVar];
     if (plain) return plain;
     const ref = env[`${plainVar}_SECRET`];
     if (!ref) {
-      throw new Error(`Neither ${plainVar} (local runs) nor ${plainVar}_SECRET (deployed: the secret's name) is set`);
+      throw new Error(
+        `Neither ${plainVar} (local runs) nor ${plainVar}_SECRET (deployed: the secret's name) is set`,
+      );
     }
     const isSsm = ref.startsWith('/') || ref.startsWith('arn:aws:ssm:');
     const value = isSsm
       ? await getParameter(ref, { decrypt: true, maxAge: SECRET_CACHE_SECONDS })
       : await getSecret(ref, { maxAge: SECRET_CACHE_SECONDS });
     if (typeof value !== 'string' || value.trim() === '') {
-      throw new Error(`The secret ${ref} named by ${plainVar}_SECRET is empty or not a string; store the plain key as its value`);
+      throw new Error(
+        `The secret ${ref} named by ${plainVar}_SECRET is empty or not a string; store the plain key as its value`,
+      );
     }
     return value.trim();
   };

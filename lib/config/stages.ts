@@ -7,7 +7,8 @@
 export type StageName = 'dev' | 'prod';
 
 /** The four functions of the service, by the name operators type. */
-export type FunctionName = 'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio';
+export type FunctionName =
+  'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio';
 
 /** UTC cron fields of an EventBridge rule (`cron(minute hour day month weekDay year)`). */
 export interface CronFields {
@@ -125,10 +126,17 @@ const sharedTables = (stage: StageName) => ({
   },
 });
 
-const secrets = (stage: StageName) => ({
-  polygonApiKey: { store: 'secretsmanager', name: `zsmseven/backend-processing/${stage}/polygon-api-key` },
-  xaiApiKey: { store: 'secretsmanager', name: `zsmseven/backend-processing/${stage}/xai-api-key` },
-} as const);
+const secrets = (stage: StageName) =>
+  ({
+    polygonApiKey: {
+      store: 'secretsmanager',
+      name: `zsmseven/backend-processing/${stage}/polygon-api-key`,
+    },
+    xaiApiKey: {
+      store: 'secretsmanager',
+      name: `zsmseven/backend-processing/${stage}/xai-api-key`,
+    },
+  }) as const;
 
 export const stages: Readonly<Record<StageName, StageConfig>> = {
   dev: {
@@ -142,8 +150,18 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     functions,
     // Batch size 1: a ticker message is a whole refresh job. Concurrency 2 is Lambda's minimum;
     // the Polygon budget is enforced by the shared request budget, not by concurrency.
-    tickerQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
-    analysisQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    tickerQueue: {
+      batchSize: 1,
+      maxConcurrency: 2,
+      maxReceiveCount: 5,
+      maxMessageAgeSeconds: 3600,
+    },
+    analysisQueue: {
+      batchSize: 1,
+      maxConcurrency: 2,
+      maxReceiveCount: 5,
+      maxMessageAgeSeconds: 3600,
+    },
     ownedTables: 'create',
     removalPolicy: 'destroy',
     logRetentionDays: 14,
@@ -163,9 +181,19 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
       analysis: { enabled: true, cron: analysisCron },
     },
     functions,
-    tickerQueue: { batchSize: 1, maxConcurrency: 2, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    tickerQueue: {
+      batchSize: 1,
+      maxConcurrency: 2,
+      maxReceiveCount: 5,
+      maxMessageAgeSeconds: 3600,
+    },
     // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
-    analysisQueue: { batchSize: 1, maxConcurrency: 5, maxReceiveCount: 5, maxMessageAgeSeconds: 3600 },
+    analysisQueue: {
+      batchSize: 1,
+      maxConcurrency: 5,
+      maxReceiveCount: 5,
+      maxMessageAgeSeconds: 3600,
+    },
     // ticker-data-prod and portfolio-analyses-prod already exist (created outside this stack).
     ownedTables: 'reference',
     removalPolicy: 'retain',

@@ -42,7 +42,10 @@ export class IngestSchedules extends Construct {
     });
     // A scheduled run that fails is retried by EventBridge for up to 2 hours, then alarmed on.
     rule.addTarget(
-      new targets.LambdaFunction(props.target, { retryAttempts: 2, maxEventAge: Duration.hours(2) }),
+      new targets.LambdaFunction(props.target, {
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(2),
+      }),
     );
     return rule;
   }

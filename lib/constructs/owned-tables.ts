@@ -23,7 +23,12 @@ export class OwnedTables extends Construct {
   constructor(scope: Construct, id: string, props: OwnedTablesProps) {
     super(scope, id);
     const retain = props.removalPolicy === RemovalPolicy.RETAIN;
-    const create = (logicalId: string, tableName: string, partitionKey: string, sortKey: string) => {
+    const create = (
+      logicalId: string,
+      tableName: string,
+      partitionKey: string,
+      sortKey: string,
+    ) => {
       const table = new dynamodb.Table(this, logicalId, {
         tableName,
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },

@@ -120,29 +120,54 @@ export class ServiceDashboard extends Construct {
         new cloudwatch.GraphWidget({
           title: `${q.title} queue: messages waiting and in flight`,
           left: [
-            q.workQueue.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-            q.workQueue.queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+            q.workQueue.queue.metricApproximateNumberOfMessagesVisible({
+              period: Duration.minutes(5),
+              statistic: 'Maximum',
+            }),
+            q.workQueue.queue.metricApproximateNumberOfMessagesNotVisible({
+              period: Duration.minutes(5),
+              statistic: 'Maximum',
+            }),
           ],
           width: 8,
         }),
-        new cloudwatch.GraphWidget({ title: `${q.title} queue: age of oldest message (s)`, left: [age], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${q.title} dead-letter queue: failed messages`, left: [dlqDepth], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: `${q.title} queue: age of oldest message (s)`,
+          left: [age],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${q.title} dead-letter queue: failed messages`,
+          left: [dlqDepth],
+          width: 8,
+        }),
       );
     }
 
-    const throttles = Object.entries(props.tables).map(([label, table], i) =>
-      new cloudwatch.MathExpression({
-        label: `${label} throttled requests`,
-        expression: `r${i} + w${i}`,
-        usingMetrics: {
-          [`r${i}`]: table.metric('ReadThrottleEvents', { period: Duration.minutes(5), statistic: 'Sum' }),
-          [`w${i}`]: table.metric('WriteThrottleEvents', { period: Duration.minutes(5), statistic: 'Sum' }),
-        },
-        period: Duration.minutes(5),
-      }),
+    const throttles = Object.entries(props.tables).map(
+      ([label, table], i) =>
+        new cloudwatch.MathExpression({
+          label: `${label} throttled requests`,
+          expression: `r${i} + w${i}`,
+          usingMetrics: {
+            [`r${i}`]: table.metric('ReadThrottleEvents', {
+              period: Duration.minutes(5),
+              statistic: 'Sum',
+            }),
+            [`w${i}`]: table.metric('WriteThrottleEvents', {
+              period: Duration.minutes(5),
+              statistic: 'Sum',
+            }),
+          },
+          period: Duration.minutes(5),
+        }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'DynamoDB: throttled reads + writes per table', left: throttles, width: 24 }),
+      new cloudwatch.GraphWidget({
+        title: 'DynamoDB: throttled reads + writes per table',
+        left: throttles,
+        width: 24,
+      }),
     );
   }
 }

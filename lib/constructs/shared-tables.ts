@@ -78,7 +78,9 @@ export class SharedTables extends Construct {
       actions: ['dynamodb:UpdateItem'],
       resourceArns: [this.positions.tableArn],
       conditions: {
-        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...POSITION_PRICE_WRITE_ATTRIBUTES] },
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [...POSITION_PRICE_WRITE_ATTRIBUTES],
+        },
         StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
       },
     });

@@ -31,8 +31,10 @@ export const functionEntries: Readonly<Record<FunctionName, string>> = {
 };
 
 const descriptions: Readonly<Record<FunctionName, string>> = {
-  processTickers: 'Collects the tickers of active portfolios and queues the nightly market-data refresh',
-  processTicker: 'Refreshes market data from Polygon within the request budget and reprices positions',
+  processTickers:
+    'Collects the tickers of active portfolios and queues the nightly market-data refresh',
+  processTicker:
+    'Refreshes market data from Polygon within the request budget and reprices positions',
   analyzePortfolios: 'Queues one Grok analysis per active portfolio',
   analyzePortfolio: 'Analyses one portfolio with Grok and stores the scores',
 };
@@ -52,11 +54,16 @@ export class ServiceStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const { stage } = config;
-    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removalPolicy =
+      config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     Tags.of(this).add('Service', 'zsmseven-backend-processing');
     Tags.of(this).add('Stage', stage);
 
-    this.tables = new OwnedTables(this, 'Tables', { stage, mode: config.ownedTables, removalPolicy });
+    this.tables = new OwnedTables(this, 'Tables', {
+      stage,
+      mode: config.ownedTables,
+      removalPolicy,
+    });
     const shared = new SharedTables(this, 'SharedTables', config.sharedTables);
 
     this.tickerQueue = new WorkQueue(this, 'TickerQueue', {
@@ -210,7 +217,8 @@ export class ServiceStack extends Stack {
       alarmTopic: this.alarmTopic,
     });
 
-    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    const out = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
     for (const [name, f] of Object.entries(this.functions)) {
       out(`${name}FunctionName`, f.functionName, `Lambda function ${name}`);
     }
@@ -220,7 +228,11 @@ export class ServiceStack extends Stack {
     out('AnalysisDlqUrl', this.analysisQueue.dlq.queueUrl, 'portfolio-analysis-dlq URL');
     out('TickerDataTableName', this.tables.tickerData.tableName, 'ticker-data table');
     out('AnalysesTableName', this.tables.analyses.tableName, 'portfolio-analyses table');
-    out('StateTableName', this.tables.state.tableName, 'service state table (request budget, claims)');
+    out(
+      'StateTableName',
+      this.tables.state.tableName,
+      'service state table (request budget, claims)',
+    );
     out('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic that receives every alarm');
     out('DashboardName', `backend-processing-${stage}`, 'CloudWatch dashboard');
   }

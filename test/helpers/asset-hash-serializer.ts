@@ -6,7 +6,8 @@
 const HASH = /[0-9a-f]{64}(\.zip)?/g;
 const VERSION_ID = /CurrentVersion[0-9A-F]{32}/g;
 
-const mask = (s: string) => s.replace(HASH, '[ASSET_HASH]').replace(VERSION_ID, 'CurrentVersion[HASH]');
+const mask = (s: string) =>
+  s.replace(HASH, '[ASSET_HASH]').replace(VERSION_ID, 'CurrentVersion[HASH]');
 
 module.exports = {
   test: (val: unknown) => typeof val === 'string' && mask(val) !== val,

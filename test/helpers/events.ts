@@ -14,7 +14,10 @@ export const scheduledEvent = (time = '2026-11-24T04:30:00Z') => ({
 });
 
 /** An SQS batch with one record per body (strings are sent as-is, objects JSON-encoded). */
-export function createSqsEvent(bodies: unknown[], queue = 'ticker-processing-queue-test'): SQSEvent {
+export function createSqsEvent(
+  bodies: unknown[],
+  queue = 'ticker-processing-queue-test',
+): SQSEvent {
   return {
     Records: bodies.map((body, i) => ({
       messageId: `msg-${i + 1}`,

@@ -12,7 +12,9 @@ describe.each(['dev', 'prod'] as StageName[])('cdk-nag AwsSolutions (%s)', (stag
     const report = new AwsSolutionsChecks().validateScope(stack);
 
     // Assess
-    const findings = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
     expect(findings).toEqual([]);
   });
 

@@ -4,9 +4,22 @@ import { POSITION_PRICE_WRITE_ATTRIBUTES, READ_ACTIONS } from '../../lib/constru
 import { functionPhysicalName } from '../../lib/stacks/service-stack';
 import { synthStage } from '../helpers/synth';
 
-const FUNCTIONS: FunctionName[] = ['processTickers', 'processTicker', 'analyzePortfolios', 'analyzePortfolio'];
+const FUNCTIONS: FunctionName[] = [
+  'processTickers',
+  'processTicker',
+  'analyzePortfolios',
+  'analyzePortfolio',
+];
 
-type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties: Record<string, any>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+  }
+>;
 
 describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
   const config = stages[stage];
@@ -14,7 +27,9 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
   const resources = template.toJSON().Resources as Resources;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const functionLogicalId = (fn: FunctionName) => {
-    const found = ofType('AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === functionPhysicalName(stage, fn));
+    const found = ofType('AWS::Lambda::Function').find(
+      ([, r]) => r.Properties.FunctionName === functionPhysicalName(stage, fn),
+    );
     if (!found) throw new Error(`no function ${fn}`);
     return found[0];
   };
@@ -25,7 +40,9 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
   };
   const allowedActions = (fn: FunctionName) =>
-    new Set(policyStatementsOf(fn).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
+    new Set(
+      policyStatementsOf(fn).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    );
 
   it('names the stack after the stage and protects prod from deletion', () => {
     expect(stack.stackName).toBe(`zsmseven-backend-processing-${stage}`);
@@ -36,7 +53,8 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     const tableMode = config.ownedTables;
 
     it(`${tableMode === 'create' ? 'creates' : 'references without creating'} ticker-data and portfolio-analyses`, () => {
-      const named = (name: string) => ofType('AWS::DynamoDB::Table').filter(([, r]) => r.Properties.TableName === name);
+      const named = (name: string) =>
+        ofType('AWS::DynamoDB::Table').filter(([, r]) => r.Properties.TableName === name);
       expect(named(`ticker-data-${stage}`)).toHaveLength(tableMode === 'create' ? 1 : 0);
       expect(named(`portfolio-analyses-${stage}`)).toHaveLength(tableMode === 'create' ? 1 : 0);
     });
@@ -45,49 +63,74 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       it.each([
         ['TickerDataTable', `ticker-data-${stage}`, 'ticker'],
         ['PortfolioAnalysesTable', `portfolio-analyses-${stage}`, 'portfolio'],
-      ])('keeps the logical ID %s for %s, on-demand with PITR and the contract keys', (logicalId, name, hashKey) => {
-        const t = resources[logicalId];
-        expect(t.Properties.TableName).toBe(name);
-        expect(t.Properties.KeySchema).toEqual([
-          { AttributeName: hashKey, KeyType: 'HASH' },
-          { AttributeName: 'timestamp', KeyType: 'RANGE' },
-        ]);
-        expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
-        expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-        const retained = config.removalPolicy === 'retain';
-        expect(t.DeletionPolicy).toBe(retained ? 'Retain' : 'Delete');
-        expect(t.Properties.DeletionProtectionEnabled).toBe(retained);
-      });
+      ])(
+        'keeps the logical ID %s for %s, on-demand with PITR and the contract keys',
+        (logicalId, name, hashKey) => {
+          const t = resources[logicalId];
+          expect(t.Properties.TableName).toBe(name);
+          expect(t.Properties.KeySchema).toEqual([
+            { AttributeName: hashKey, KeyType: 'HASH' },
+            { AttributeName: 'timestamp', KeyType: 'RANGE' },
+          ]);
+          expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+          expect(t.Properties.PointInTimeRecoverySpecification).toEqual({
+            PointInTimeRecoveryEnabled: true,
+          });
+          const retained = config.removalPolicy === 'retain';
+          expect(t.DeletionPolicy).toBe(retained ? 'Retain' : 'Delete');
+          expect(t.Properties.DeletionProtectionEnabled).toBe(retained);
+        },
+      );
     }
 
     it('keeps the state table under a pinned logical ID with TTL', () => {
       const t = resources.ServiceStateTable;
       expect(t.Type).toBe('AWS::DynamoDB::Table');
       expect(t.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-      expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+      expect(t.Properties.TimeToLiveSpecification).toEqual({
+        AttributeName: 'expiresAt',
+        Enabled: true,
+      });
       expect(t.DeletionPolicy).toBe(config.removalPolicy === 'retain' ? 'Retain' : 'Delete');
     });
   });
 
   describe('queues', () => {
     it.each([
-      ['ticker-processing-queue', 'ticker-processing-dlq', 'processTicker', config.tickerQueue] as const,
-      ['portfolio-analysis-queue', 'portfolio-analysis-dlq', 'analyzePortfolio', config.analysisQueue] as const,
-    ])('%s has a DLQ, a 6× visibility timeout and SSE', (queueName, dlqName, consumer, consumerConfig) => {
-      const queues = ofType('AWS::SQS::Queue');
-      const [dlqId, dlq] = queues.find(([, q]) => q.Properties.QueueName === `${dlqName}-${stage}`)!;
-      const [, queue] = queues.find(([, q]) => q.Properties.QueueName === `${queueName}-${stage}`)!;
-      expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
-      expect(queue.Properties.RedrivePolicy).toEqual({
-        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
-        maxReceiveCount: consumerConfig.maxReceiveCount,
-      });
-      expect(consumerConfig.maxReceiveCount).toBeGreaterThanOrEqual(5);
-      const fnTimeout = resources[functionLogicalId(consumer)].Properties.Timeout;
-      expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fnTimeout);
-      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
-      expect(dlq.Properties.SqsManagedSseEnabled).toBe(true);
-    });
+      [
+        'ticker-processing-queue',
+        'ticker-processing-dlq',
+        'processTicker',
+        config.tickerQueue,
+      ] as const,
+      [
+        'portfolio-analysis-queue',
+        'portfolio-analysis-dlq',
+        'analyzePortfolio',
+        config.analysisQueue,
+      ] as const,
+    ])(
+      '%s has a DLQ, a 6× visibility timeout and SSE',
+      (queueName, dlqName, consumer, consumerConfig) => {
+        const queues = ofType('AWS::SQS::Queue');
+        const [dlqId, dlq] = queues.find(
+          ([, q]) => q.Properties.QueueName === `${dlqName}-${stage}`,
+        )!;
+        const [, queue] = queues.find(
+          ([, q]) => q.Properties.QueueName === `${queueName}-${stage}`,
+        )!;
+        expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+        expect(queue.Properties.RedrivePolicy).toEqual({
+          deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          maxReceiveCount: consumerConfig.maxReceiveCount,
+        });
+        expect(consumerConfig.maxReceiveCount).toBeGreaterThanOrEqual(5);
+        const fnTimeout = resources[functionLogicalId(consumer)].Properties.Timeout;
+        expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fnTimeout);
+        expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+        expect(dlq.Properties.SqsManagedSseEnabled).toBe(true);
+      },
+    );
 
     it('enforces TLS on every queue', () => {
       const policies = ofType('AWS::SQS::QueuePolicy');
@@ -107,14 +150,17 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     it.each([
       ['processTicker', config.tickerQueue] as const,
       ['analyzePortfolio', config.analysisQueue] as const,
-    ])('%s consumes its queue with partial batch failures and the configured concurrency', (fn, q) => {
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: functionLogicalId(fn) },
-        BatchSize: q.batchSize,
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ScalingConfig: { MaximumConcurrency: q.maxConcurrency },
-      });
-    });
+    ])(
+      '%s consumes its queue with partial batch failures and the configured concurrency',
+      (fn, q) => {
+        template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          FunctionName: { Ref: functionLogicalId(fn) },
+          BatchSize: q.batchSize,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: q.maxConcurrency },
+        });
+      },
+    );
 
     it('never sets reserved concurrency on a function (defect 2)', () => {
       for (const [, f] of ofType('AWS::Lambda::Function')) {
@@ -124,23 +170,36 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
   });
 
   describe('functions', () => {
-    it.each(FUNCTIONS)('%s runs on a pinned Node runtime, arm64, with the configured size', (fn) => {
-      const f = resources[functionLogicalId(fn)].Properties;
-      expect(f.FunctionName).toBe(`zsmseven-backend-processing-api-${stage}-${fn}`);
-      expect(f.Runtime).toMatch(/^nodejs(22|24)\.x$/);
-      expect(f.Architectures).toEqual(['arm64']);
-      expect(f.MemorySize).toBe(config.functions[fn].memoryMb);
-      expect(f.Timeout).toBe(config.functions[fn].timeoutSeconds);
-      expect(f.Handler).toBe('index.handler');
-      expect(f.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
-    });
+    it.each(FUNCTIONS)(
+      '%s runs on a pinned Node runtime, arm64, with the configured size',
+      (fn) => {
+        const f = resources[functionLogicalId(fn)].Properties;
+        expect(f.FunctionName).toBe(`zsmseven-backend-processing-api-${stage}-${fn}`);
+        expect(f.Runtime).toMatch(/^nodejs(22|24)\.x$/);
+        expect(f.Architectures).toEqual(['arm64']);
+        expect(f.MemorySize).toBe(config.functions[fn].memoryMb);
+        expect(f.Timeout).toBe(config.functions[fn].timeoutSeconds);
+        expect(f.Handler).toBe('index.handler');
+        expect(f.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      },
+    );
 
     it.each(FUNCTIONS)('%s has the whole environment contract and no key values', (fn) => {
       const env = resources[functionLogicalId(fn)].Properties.Environment.Variables;
       for (const name of [
-        'TICKER_DATA_TABLE', 'ANALYSES_TABLE', 'PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'SQS_QUEUE_URL',
-        'ANALYSIS_QUEUE_URL', 'POLYGON_BASE_URL', 'XAI_API_URL', 'XAI_MODEL', 'POLYGON_REQUESTS_PER_MINUTE',
-        'POLYGON_API_KEY_SECRET', 'XAI_API_KEY_SECRET', 'STATE_TABLE',
+        'TICKER_DATA_TABLE',
+        'ANALYSES_TABLE',
+        'PORTFOLIOS_TABLE',
+        'POSITIONS_TABLE',
+        'SQS_QUEUE_URL',
+        'ANALYSIS_QUEUE_URL',
+        'POLYGON_BASE_URL',
+        'XAI_API_URL',
+        'XAI_MODEL',
+        'POLYGON_REQUESTS_PER_MINUTE',
+        'POLYGON_API_KEY_SECRET',
+        'XAI_API_KEY_SECRET',
+        'STATE_TABLE',
       ]) {
         expect(env).toHaveProperty(name);
       }
@@ -163,7 +222,9 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     });
 
     it('gives every function its own role', () => {
-      const roles = FUNCTIONS.map((fn) => JSON.stringify(resources[functionLogicalId(fn)].Properties.Role));
+      const roles = FUNCTIONS.map((fn) =>
+        JSON.stringify(resources[functionLogicalId(fn)].Properties.Role),
+      );
       expect(new Set(roles).size).toBe(FUNCTIONS.length);
     });
 
@@ -180,10 +241,24 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
   describe('least privilege on tables', () => {
     const account = '123456789012';
     const tableArn = (name: string) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:${config.env.region}:${account}:table/${name}`]],
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:dynamodb:${config.env.region}:${account}:table/${name}`,
+        ],
+      ],
     });
     const indexArn = (name: string, ix: string) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:dynamodb:${config.env.region}:${account}:table/${name}/index/${ix}`]],
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          `:dynamodb:${config.env.region}:${account}:table/${name}/index/${ix}`,
+        ],
+      ],
     });
     const sharedResources = [
       tableArn(`user-portfolios-${stage}`),
@@ -195,14 +270,22 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     ];
 
     it.each(FUNCTIONS)('%s reads the shared tables and their named indexes only', (fn) => {
-      const statement = policyStatementsOf(fn).find((s) => JSON.stringify(s.Resource).includes(`user-portfolios-${stage}`));
-      expect(statement).toEqual({ Effect: 'Allow', Action: [...READ_ACTIONS], Resource: sharedResources });
+      const statement = policyStatementsOf(fn).find((s) =>
+        JSON.stringify(s.Resource).includes(`user-portfolios-${stage}`),
+      );
+      expect(statement).toEqual({
+        Effect: 'Allow',
+        Action: [...READ_ACTIONS],
+        Resource: sharedResources,
+      });
     });
 
     it('lets only processTicker update positions, and only their price attributes', () => {
       for (const fn of FUNCTIONS) {
         const updates = policyStatementsOf(fn).filter(
-          (s) => JSON.stringify(s.Resource).includes(`portfolio-positions-${stage}`) && [s.Action].flat().includes('dynamodb:UpdateItem'),
+          (s) =>
+            JSON.stringify(s.Resource).includes(`portfolio-positions-${stage}`) &&
+            [s.Action].flat().includes('dynamodb:UpdateItem'),
         );
         if (fn !== 'processTicker') {
           expect(updates).toEqual([]);
@@ -214,7 +297,9 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
             Action: 'dynamodb:UpdateItem',
             Resource: tableArn(`portfolio-positions-${stage}`),
             Condition: {
-              'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...POSITION_PRICE_WRITE_ATTRIBUTES] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': [...POSITION_PRICE_WRITE_ATTRIBUTES],
+              },
               StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
             },
           },
@@ -238,10 +323,14 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     it('lets only processTicker write ticker-data and only analyzePortfolio write analyses', () => {
       const writes = (fn: FunctionName, table: string) =>
         policyStatementsOf(fn).some(
-          (s) => JSON.stringify(s.Resource).includes(table) && [s.Action].flat().some((a: string) => /PutItem|BatchWriteItem/.test(a)),
+          (s) =>
+            JSON.stringify(s.Resource).includes(table) &&
+            [s.Action].flat().some((a: string) => /PutItem|BatchWriteItem/.test(a)),
         );
-      const tickerRef = config.ownedTables === 'create' ? 'TickerDataTable' : `ticker-data-${stage}`;
-      const analysesRef = config.ownedTables === 'create' ? 'PortfolioAnalysesTable' : `portfolio-analyses-${stage}`;
+      const tickerRef =
+        config.ownedTables === 'create' ? 'TickerDataTable' : `ticker-data-${stage}`;
+      const analysesRef =
+        config.ownedTables === 'create' ? 'PortfolioAnalysesTable' : `portfolio-analyses-${stage}`;
       expect(FUNCTIONS.filter((fn) => writes(fn, tickerRef))).toEqual(['processTicker']);
       expect(FUNCTIONS.filter((fn) => writes(fn, analysesRef))).toEqual(['analyzePortfolio']);
     });
@@ -249,7 +338,9 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
 
   describe('secrets', () => {
     const secretStatements = (fn: FunctionName) =>
-      policyStatementsOf(fn).filter((s) => [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')));
+      policyStatementsOf(fn).filter((s) =>
+        [s.Action].flat().some((a: string) => a.startsWith('secretsmanager:')),
+      );
 
     it('lets processTicker read exactly the Polygon secret and analyzePortfolio exactly the xAI secret', () => {
       const only = (fn: FunctionName, name: string) => {
@@ -266,7 +357,11 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
 
   describe('schedules', () => {
     it.each([
-      ['processTickers', 'cron(30 4 ? * TUE-SAT *)', config.schedules.tickerRefresh.enabled] as const,
+      [
+        'processTickers',
+        'cron(30 4 ? * TUE-SAT *)',
+        config.schedules.tickerRefresh.enabled,
+      ] as const,
       ['analyzePortfolios', 'cron(0 6 ? * TUE-SAT *)', config.schedules.analysis.enabled] as const,
     ])('triggers %s with %s, state from config', (fn, expression, enabled) => {
       template.hasResourceProperties('AWS::Events::Rule', {
@@ -295,12 +390,16 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
 
   describe('monitoring', () => {
     it('creates the dashboard under its contract name', () => {
-      template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `backend-processing-${stage}` });
+      template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+        DashboardName: `backend-processing-${stage}`,
+      });
     });
 
     it('alarms on any message in either DLQ, to the topic, with OK actions', () => {
       for (const dlq of ['ticker-processing-dlq', 'portfolio-analysis-dlq']) {
-        const [id] = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.QueueName === `${dlq}-${stage}`)!;
+        const [id] = ofType('AWS::SQS::Queue').find(
+          ([, q]) => q.Properties.QueueName === `${dlq}-${stage}`,
+        )!;
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           MetricName: 'ApproximateNumberOfMessagesVisible',
           Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }],
@@ -326,7 +425,10 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       expect(JSON.stringify(topicPolicies)).toContain('"aws:SecureTransport":"false"');
       expect(ofType('AWS::SNS::Subscription')).toHaveLength(config.alarmEmail ? 1 : 0);
       const { template: withEmail } = synthStage(stage, { alarmEmail: 'oncall@example.com' });
-      withEmail.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+      withEmail.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'oncall@example.com',
+      });
     });
   });
 
@@ -335,7 +437,15 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
     for (const fn of FUNCTIONS) {
       expect(outputs[`${fn}FunctionName`].Value).toEqual({ Ref: functionLogicalId(fn) });
     }
-    for (const key of ['TickerQueueUrl', 'TickerDlqUrl', 'AnalysisQueueUrl', 'AnalysisDlqUrl', 'TickerDataTableName', 'AnalysesTableName', 'AlarmTopicArn']) {
+    for (const key of [
+      'TickerQueueUrl',
+      'TickerDlqUrl',
+      'AnalysisQueueUrl',
+      'AnalysisDlqUrl',
+      'TickerDataTableName',
+      'AnalysesTableName',
+      'AlarmTopicArn',
+    ]) {
       expect(outputs).toHaveProperty(key);
     }
   });
