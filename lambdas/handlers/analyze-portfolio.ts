@@ -1,9 +1,17 @@
+import type { Context } from 'aws-lambda';
+import { createAnalyzePortfolioDeps } from '../adapters/analysis-deps';
+import { analyzePortfolioFlow } from '../core/analysis-flows';
 import { parseAnalyzePortfolioEvent } from '../core/events';
 import { withObservability } from '../shared/with-observability';
 
-export const handler = withObservability(async (event: unknown) => {
+let deps: ReturnType<typeof createAnalyzePortfolioDeps> | undefined;
+
+/**
+ * portfolio-analysis-queue batches (partial batch failures), or a manual `{"portfolio_id"}` /
+ * `{"portfolio_name"}` (+ `"force": true`) that returns the stored analysis or throws.
+ */
+export const handler = withObservability(async (event: unknown, context: Context) => {
   const parsed = parseAnalyzePortfolioEvent(event);
-  throw new Error(
-    `analyze-portfolio: ${parsed.kind} events are accepted but the processing logic is not deployed yet`,
-  );
+  deps ??= createAnalyzePortfolioDeps();
+  return analyzePortfolioFlow(parsed, deps.forInvocation(context));
 });

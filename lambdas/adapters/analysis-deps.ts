@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { createAnalysisRepository, createPortfolioLookup } from './analysis-repository';
+import { documentClient, sqsClient } from './aws-clients';
+import { createJobQueue } from './job-queue';
+import { createPortfolioRepository } from './portfolio-repository';
+import { createTickerDataRepository } from './ticker-data-repository';
+import {
+  XaiAuthError,
+  XaiBadRequestError,
+  XaiCreditsExhaustedError,
+  XaiError,
+  XaiRefusalError,
+  XaiTruncatedError,
+  createXaiClient,
+} from './xai-client';
+import type {
+  AnalysisLog,
+  AnalysisMetric,
+  AnalyzePortfolioDeps,
+  AnalyzePortfoliosDeps,
+  XaiFailureInfo,
+} from '../core/analysis-flows';
+import { analysisConfig, analysisFanOutConfig } from '../shared/analysis-config';
+import { logger, metrics, MetricUnit } from '../shared/observability';
+import { apiKeyResolver } from '../shared/secrets';
+
+/** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
+const TICKER_ROWS_READ = 10;
+
+/** Maps the xAI client's typed errors onto what the analysis distinguishes. */
+export function classifyXaiError(err: unknown): XaiFailureInfo {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (!(err instanceof XaiError)) return { kind: 'other', message };
+  const usage = err.usage;
+  if (err instanceof XaiCreditsExhaustedError) return { kind: 'credits-exhausted', message, usage };
+  if (err instanceof XaiAuthError) return { kind: 'auth', message, usage };
+  if (err instanceof XaiBadRequestError) return { kind: 'bad-request', message, usage };
+  if (err instanceof XaiRefusalError) return { kind: 'refusal', message, usage };
+  if (err instanceof XaiTruncatedError) return { kind: 'truncated', message, usage };
+  if (err.retryable) return { kind: 'unavailable', message, usage };
+  return { kind: 'bad-response', message, usage };
+}
+
+const count = (metric: AnalysisMetric, value: number) => {
+  if (value > 0) {
+    metrics.addMetric(metric, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count, value);
+  }
+};
+const log: AnalysisLog = (level, message, data) => logger[level](message, data ?? {});
+
+/** Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start. */
+export function createAnalyzePortfoliosDeps(env: NodeJS.ProcessEnv = process.env): AnalyzePortfoliosDeps {
+  const config = analysisFanOutConfig(env);
+  const portfolios = createPortfolioRepository({
+    client: documentClient(true),
+    portfoliosTable: config.portfoliosTable,
+    positionsTable: config.positionsTable,
+  });
+  const lookup = createPortfolioLookup({
+    client: documentClient(false),
+    portfoliosTable: config.portfoliosTable,
+    positionsTable: config.positionsTable,
+  });
+  const queue = createJobQueue({ client: sqsClient(), queueUrl: config.analysisQueueUrl });
+  return {
+    activePortfolios: () => portfolios.activePortfolios(),
+    hasPositions: (id) => lookup.hasPositions(id),
+    sendMessages: (messages) => queue.sendAll(messages),
+    newRunId: randomUUID,
+    concurrency: 16,
+    count,
+    log,
+  };
+}
+
+/**
+ * Builds `analyzePortfolio`'s dependencies from the environment contract, once per cold start;
+ * `forInvocation(context)` binds the invocation's remaining time (the xAI client's cut-off and
+ * the claim's lease).
+ */
+export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
+  const config = analysisConfig(env);
+  const plain = documentClient(false);
+  const portfolios = createPortfolioRepository({
+    client: documentClient(true),
+    portfoliosTable: config.portfoliosTable,
+    positionsTable: config.positionsTable,
+  });
+  const analyses = createAnalysisRepository({
+    client: plain,
+    analysesTable: config.analysesTable,
+    stateTable: config.stateTable,
+  });
+  const lookup = createPortfolioLookup({
+    client: plain,
+    portfoliosTable: config.portfoliosTable,
+    positionsTable: config.positionsTable,
+  });
+  const tickerData = createTickerDataRepository({ client: plain, tableName: config.tickerDataTable });
+  let remaining: () => number = () => 180_000;
+  const xai = createXaiClient({
+    url: config.xaiApiUrl,
+    apiKey: apiKeyResolver('XAI_API_KEY', env),
+    model: config.xaiModel,
+    timeoutMs: config.xaiTimeoutMs,
+    maxAttempts: config.xaiMaxAttempts,
+    baseDelayMs: config.xaiRetryBaseMs,
+    maxDelayMs: config.xaiRetryMaxMs,
+    remainingMs: () => remaining(),
+    logger,
+  });
+
+  const forInvocation = (context?: Context): AnalyzePortfolioDeps => {
+    remaining = () => context?.getRemainingTimeInMillis() ?? 180_000;
+    return {
+      getPortfolio: (id) => lookup.getPortfolio(id),
+      findPortfoliosByName: (name) => lookup.findPortfoliosByName(name),
+      positionsOf: (id) => portfolios.positionsOf(id),
+      latestTickerItems: (ticker) => tickerData.latestRows(ticker, TICKER_ROWS_READ),
+      claim: (key, request) => analyses.claim(key, request),
+      completeClaim: (key, owner, done) => analyses.completeClaim(key, owner, done),
+      releaseClaim: (key, owner) => analyses.releaseClaim(key, owner),
+      complete: (request) => xai.complete(request),
+      classify: classifyXaiError,
+      putAnalysis: (row) => analyses.putAnalysis(row),
+      getAnalysis: (id, timestamp) => analyses.getAnalysis(id, timestamp),
+      model: config.xaiModel,
+      now: Date.now,
+      remainingMs: () => remaining(),
+      newId: randomUUID,
+      concurrency: 8,
+      count,
+      log,
+    };
+  };
+
+  return { config, forInvocation };
+}
