@@ -36,6 +36,7 @@ export async function startLocalSqs(): Promise<LocalSqs> {
   } catch (err) {
     throw new Error(
       `Could not start moto_server (${(err as Error).message}). Install it with: pip install 'moto[server]>=5.2,<6'`,
+      { cause: err },
     );
   }
   let stderr = '';
@@ -66,7 +67,9 @@ export async function startLocalSqs(): Promise<LocalSqs> {
         (err as Error).message.includes('moto_server')
       ) {
         proc.kill();
-        throw new Error(`moto_server did not start: ${(err as Error).message} ${stderr}`);
+        throw new Error(`moto_server did not start: ${(err as Error).message} ${stderr}`, {
+          cause: err,
+        });
       }
       await new Promise((r) => setTimeout(r, 150));
     }

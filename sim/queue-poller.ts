@@ -65,7 +65,7 @@ export async function drainQueue(
       })),
     };
     invocations++;
-    let failed = new Set<string>();
+    let failed: Set<string>;
     let result: unknown;
     try {
       result = await opts.handler(event, opts.context());

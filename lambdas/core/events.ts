@@ -10,7 +10,7 @@ export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';
 }
 
-const TICKER_PATTERN = /^[A-Z][A-Z0-9.\-]{0,9}$/;
+const TICKER_PATTERN = /^[A-Z][A-Z0-9.-]{0,9}$/;
 
 /** Normalises a symbol (trim, upper-case) and checks it: 1-10 chars, letters/digits/`.`/`-`. */
 export function normaliseTicker(

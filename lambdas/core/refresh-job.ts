@@ -40,7 +40,7 @@ export const refreshJobSchema = z
     runId: z.string().min(1).max(100),
     session: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     tickers: z
-      .array(z.string().regex(/^[A-Z][A-Z0-9.\-]{0,9}$/))
+      .array(z.string().regex(/^[A-Z][A-Z0-9.-]{0,9}$/))
       .min(1)
       .max(MAX_TICKERS_PER_JOB),
     /** Decided on the first attempt and kept, so retries follow it instead of re-planning. */
@@ -182,7 +182,7 @@ export async function runRefreshJob(
   const fetched = new Map<string, Map<string, TickerDataRow>>();
   const remember = (ticker: string, row: TickerDataRow) => {
     let m = fetched.get(ticker);
-    if (!m) fetched.set(ticker, (m = new Map()));
+    if (!m) fetched.set(ticker, (m = new Map<string, TickerDataRow>()));
     m.set(row.asOf, row);
   };
   let polygonCalls = 0;

@@ -79,7 +79,7 @@ beforeAll(async () => {
     unknownTickers: ['ZZZZ'],
     now: () => start + (Date.now() - start) * SCALE,
     publishDelayMs: 0,
-  } as Parameters<typeof startPolygonSimulator>[0]);
+  });
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
@@ -97,8 +97,11 @@ beforeAll(async () => {
     POLYGON_REQUESTS_PER_MINUTE: '5',
     POLYGON_BUDGET_WINDOW_MS: String(WINDOW_MS),
   });
-  processTickers = require('../../../lambdas/handlers/process-tickers').handler;
-  processTicker = require('../../../lambdas/handlers/process-ticker').handler;
+  // Imported after the environment is set, as Lambda would load them.
+  processTickers = (await import('../../../lambdas/handlers/process-tickers'))
+    .handler as typeof processTickers;
+  processTicker = (await import('../../../lambdas/handlers/process-ticker'))
+    .handler as typeof processTicker;
 
   // Prepare: two active portfolios (one without isActive), one inactive, positions with messy symbols.
   await put(dynamo.names.portfolios, {
