@@ -138,73 +138,57 @@ const secrets = (stage: StageName) =>
     },
   }) as const;
 
+// Batch size 1: a ticker message is a whole refresh job. Concurrency 2 is Lambda's minimum; the
+// Polygon budget is enforced by the shared request budget, not by concurrency.
+const consumer: QueueConsumerConfig = {
+  batchSize: 1,
+  maxConcurrency: 2,
+  maxReceiveCount: 5,
+  maxMessageAgeSeconds: 3600,
+};
+
+/** What every stage shares; each entry below states only how it differs. */
+const defaults = (stage: StageName) =>
+  ({
+    stage,
+    env: { region },
+    functions,
+    tickerQueue: consumer,
+    analysisQueue: consumer,
+    sharedTables: sharedTables(stage),
+    secrets: secrets(stage),
+    polygonRequestsPerMinute: 5,
+    polygonBaseUrl: 'https://api.polygon.io',
+    xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
+    xaiModel: 'grok-4.3',
+  }) as const;
+
 export const stages: Readonly<Record<StageName, StageConfig>> = {
   dev: {
-    stage: 'dev',
-    env: { region },
+    ...defaults('dev'),
     // Dev runs on demand; switch on to rehearse the nightly schedule.
     schedules: {
       tickerRefresh: { enabled: false, cron: tickerRefreshCron },
       analysis: { enabled: false, cron: analysisCron },
     },
-    functions,
-    // Batch size 1: a ticker message is a whole refresh job. Concurrency 2 is Lambda's minimum;
-    // the Polygon budget is enforced by the shared request budget, not by concurrency.
-    tickerQueue: {
-      batchSize: 1,
-      maxConcurrency: 2,
-      maxReceiveCount: 5,
-      maxMessageAgeSeconds: 3600,
-    },
-    analysisQueue: {
-      batchSize: 1,
-      maxConcurrency: 2,
-      maxReceiveCount: 5,
-      maxMessageAgeSeconds: 3600,
-    },
     ownedTables: 'create',
     removalPolicy: 'destroy',
     logRetentionDays: 14,
     logLevel: 'DEBUG',
-    sharedTables: sharedTables('dev'),
-    secrets: secrets('dev'),
-    polygonRequestsPerMinute: 5,
-    polygonBaseUrl: 'https://api.polygon.io',
-    xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
-    xaiModel: 'grok-4.3',
   },
   prod: {
-    stage: 'prod',
-    env: { region },
+    ...defaults('prod'),
     schedules: {
       tickerRefresh: { enabled: true, cron: tickerRefreshCron },
       analysis: { enabled: true, cron: analysisCron },
     },
-    functions,
-    tickerQueue: {
-      batchSize: 1,
-      maxConcurrency: 2,
-      maxReceiveCount: 5,
-      maxMessageAgeSeconds: 3600,
-    },
     // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
-    analysisQueue: {
-      batchSize: 1,
-      maxConcurrency: 5,
-      maxReceiveCount: 5,
-      maxMessageAgeSeconds: 3600,
-    },
+    analysisQueue: { ...consumer, maxConcurrency: 5 },
     // ticker-data-prod and portfolio-analyses-prod already exist (created outside this stack).
     ownedTables: 'reference',
     removalPolicy: 'retain',
     logRetentionDays: 90,
     logLevel: 'INFO',
-    sharedTables: sharedTables('prod'),
-    secrets: secrets('prod'),
-    polygonRequestsPerMinute: 5,
-    polygonBaseUrl: 'https://api.polygon.io',
-    xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
-    xaiModel: 'grok-4.3',
   },
 };
 
