@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createAnalysisRepository, createPortfolioLookup } from './analysis-repository';
-import { documentClient, sqsClient } from './aws-clients';
+import { sqsClient } from './aws-clients';
 import { createJobQueue } from './job-queue';
 import { createPortfolioRepository } from './portfolio-repository';
 import { createTickerDataRepository } from './ticker-data-repository';
@@ -42,6 +44,27 @@ export function classifyXaiError(err: unknown): XaiFailureInfo {
   return { kind: 'bad-response', message, usage };
 }
 
+const documentClients = new Map<boolean, DynamoDBDocumentClient>();
+
+/**
+ * A DocumentClient on its own DynamoDBClient, once per cold start. `DynamoDBDocumentClient.from`
+ * stores its translate options on the client it wraps, so two DocumentClients sharing one base
+ * client (as `aws-clients.documentClient(true|false)` do) both use whichever options were set
+ * last: exact reads would turn ticker prices into NumberValue objects, or plain reads would pass
+ * shares and cost basis through binary floats.
+ */
+function ownDocumentClient(exactNumbers: boolean): DynamoDBDocumentClient {
+  let client = documentClients.get(exactNumbers);
+  if (!client) {
+    client = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
+      marshallOptions: { removeUndefinedValues: true },
+      unmarshallOptions: { wrapNumbers: exactNumbers },
+    });
+    documentClients.set(exactNumbers, client);
+  }
+  return client;
+}
+
 const count = (metric: AnalysisMetric, value: number) => {
   if (value > 0) {
     metrics.addMetric(metric, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count, value);
@@ -53,12 +76,12 @@ const log: AnalysisLog = (level, message, data) => logger[level](message, data ?
 export function createAnalyzePortfoliosDeps(env: NodeJS.ProcessEnv = process.env): AnalyzePortfoliosDeps {
   const config = analysisFanOutConfig(env);
   const portfolios = createPortfolioRepository({
-    client: documentClient(true),
+    client: ownDocumentClient(true),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
   const lookup = createPortfolioLookup({
-    client: documentClient(false),
+    client: ownDocumentClient(false),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
@@ -81,9 +104,9 @@ export function createAnalyzePortfoliosDeps(env: NodeJS.ProcessEnv = process.env
  */
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
-  const plain = documentClient(false);
+  const plain = ownDocumentClient(false);
   const portfolios = createPortfolioRepository({
-    client: documentClient(true),
+    client: ownDocumentClient(true),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
