@@ -67,13 +67,19 @@ function ownDocumentClient(exactNumbers: boolean): DynamoDBDocumentClient {
 
 const count = (metric: AnalysisMetric, value: number) => {
   if (value > 0) {
-    metrics.addMetric(metric, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count, value);
+    metrics.addMetric(
+      metric,
+      metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count,
+      value,
+    );
   }
 };
 const log: AnalysisLog = (level, message, data) => logger[level](message, data ?? {});
 
 /** Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start. */
-export function createAnalyzePortfoliosDeps(env: NodeJS.ProcessEnv = process.env): AnalyzePortfoliosDeps {
+export function createAnalyzePortfoliosDeps(
+  env: NodeJS.ProcessEnv = process.env,
+): AnalyzePortfoliosDeps {
   const config = analysisFanOutConfig(env);
   const portfolios = createPortfolioRepository({
     client: ownDocumentClient(true),
@@ -120,7 +126,10 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
-  const tickerData = createTickerDataRepository({ client: plain, tableName: config.tickerDataTable });
+  const tickerData = createTickerDataRepository({
+    client: plain,
+    tableName: config.tickerDataTable,
+  });
   let remaining: () => number = () => 180_000;
   const xai = createXaiClient({
     url: config.xaiApiUrl,

@@ -154,7 +154,11 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
         );
         return timestamp;
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException) || attempt >= TIMESTAMP_COLLISION_RETRIES) throw err;
+        if (
+          !(err instanceof ConditionalCheckFailedException) ||
+          attempt >= TIMESTAMP_COLLISION_RETRIES
+        )
+          throw err;
         ms += 1;
       }
     }
@@ -172,7 +176,10 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
   }
 
   /** The newest analysis rows of a portfolio, newest first. */
-  async function latestAnalyses(portfolioId: string, limit = 10): Promise<Record<string, unknown>[]> {
+  async function latestAnalyses(
+    portfolioId: string,
+    limit = 10,
+  ): Promise<Record<string, unknown>[]> {
     const out = await opts.client.send(
       new QueryCommand({
         TableName: opts.analysesTable,

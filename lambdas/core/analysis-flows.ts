@@ -303,7 +303,7 @@ export function summarizeHoldings(
     let value: Big | undefined;
     if (data) value = g.shares.times(new Big(String(data.price)));
     else if (g.values.every((v) => v !== undefined))
-      value = (g.values as Big[]).reduce((s, v) => s.plus(v), new Big(0));
+      value = g.values.reduce<Big>((s, v) => (v ? s.plus(v) : s), new Big(0));
     return { ticker, g, data, value };
   });
   const total = drafts.reduce((s, d) => (d.value ? s.plus(d.value) : s), new Big(0));
@@ -903,7 +903,7 @@ async function analyzePortfolio(
     });
     return {
       status: 'stored',
-      analysis: summarizeRow(stored as unknown as Record<string, unknown>),
+      analysis: summarizeRow(stored),
     };
   } catch (err) {
     try {
@@ -1038,24 +1038,25 @@ export function summarizeRow(row: Record<string, unknown>): AnalysisSummary {
   try {
     const parsed = JSON.parse(String(row.parsed_data)) as unknown;
     if (Array.isArray(parsed)) {
-      scores = parsed
-        .filter(
-          (e): e is { ticker: string; score: number } =>
-            typeof e?.ticker === 'string' && typeof e?.score === 'number',
-        )
-        .map((e) => ({ ticker: e.ticker, score: e.score }));
+      scores = (parsed as unknown[]).flatMap((e) => {
+        const entry = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+        return typeof entry.ticker === 'string' && typeof entry.score === 'number'
+          ? [{ ticker: entry.ticker, score: entry.score }]
+          : [];
+      });
     }
   } catch {
     scores = [];
   }
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const strings = (v: unknown) =>
     Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   return {
-    portfolio: String(row.portfolio),
-    portfolioName: String(row.portfolioName ?? ''),
-    timestamp: String(row.timestamp),
-    dataAsOf: String(row.dataAsOf ?? ''),
-    model: String(row.model ?? ''),
+    portfolio: text(row.portfolio),
+    portfolioName: text(row.portfolioName),
+    timestamp: text(row.timestamp),
+    dataAsOf: text(row.dataAsOf),
+    model: text(row.model),
     promptVersion: typeof row.promptVersion === 'string' ? row.promptVersion : undefined,
     scores,
     missingTickers: strings(row.missingTickers),

@@ -39,15 +39,24 @@ let doc: DynamoDBDocumentClient;
 let restoreEnv: () => void;
 let lastGood: Record<string, unknown>;
 
-const context = () => lambdaContext(170_000, 'zsmseven-backend-processing-api-test-analyzePortfolio');
+const context = () =>
+  lambdaContext(170_000, 'zsmseven-backend-processing-api-test-analyzePortfolio');
 const rows = (portfolioId: string) => analysesOf(doc, dynamo.names.analyses, portfolioId);
 const recordFor = (portfolioId: string) =>
   createSqsEvent([{ v: 1, portfolioId, runId: 'run-f' }], 'portfolio-analysis-queue-test');
 const claimKey = (portfolioId: string) =>
-  analysisKey({ portfolioId, model: 'grok-4.3', promptVersion: PROMPT_VERSION, dataAsOf: DATA_AS_OF });
+  analysisKey({
+    portfolioId,
+    model: 'grok-4.3',
+    promptVersion: PROMPT_VERSION,
+    dataAsOf: DATA_AS_OF,
+  });
 
 beforeAll(async () => {
-  [dynamo, xai] = await Promise.all([startLocalDynamo(), startXaiSimulator({ apiKey: XAI_TEST_KEY })]);
+  [dynamo, xai] = await Promise.all([
+    startLocalDynamo(),
+    startXaiSimulator({ apiKey: XAI_TEST_KEY }),
+  ]);
   restoreEnv = setEnv(analysisEnv(dynamo, xai.url));
   doc = localDocumentClient(dynamo);
 
@@ -103,24 +112,30 @@ describe('a failing analysis', () => {
     ['out-of-range', 1],
     ['missing-holding', 1],
     ['credits-exhausted', 1],
-  ])('on %s fails the record, logs the portfolio id and leaves the last good analysis newest', async (mode, requests) => {
-    // Prepare
-    xai.setMode(mode);
-    const errors = jest.spyOn(logger, 'error');
-    const before = xai.requests.length;
+  ])(
+    'on %s fails the record, logs the portfolio id and leaves the last good analysis newest',
+    async (mode, requests) => {
+      // Prepare
+      xai.setMode(mode);
+      const errors = jest.spyOn(logger, 'error');
+      const before = xai.requests.length;
 
-    // Act
-    const result = await analyzePortfolio(recordFor(GOOD), context());
+      // Act
+      const result = await analyzePortfolio(recordFor(GOOD), context());
 
-    // Assess
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
-    expect(xai.requests.length - before).toBe(requests);
-    const stored = await rows(GOOD);
-    expect(stored).toHaveLength(1);
-    expect(stored[0]).toEqual(lastGood);
-    expect(errors).toHaveBeenCalledWith(expect.stringContaining(GOOD), expect.objectContaining({ portfolioId: GOOD }));
-    expect(await stateItem(doc, dynamo.names.state, claimKey(GOOD))).toBeUndefined();
-  });
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+      expect(xai.requests.length - before).toBe(requests);
+      const stored = await rows(GOOD);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toEqual(lastGood);
+      expect(errors).toHaveBeenCalledWith(
+        expect.stringContaining(GOOD),
+        expect.objectContaining({ portfolioId: GOOD }),
+      );
+      expect(await stateItem(doc, dynamo.names.state, claimKey(GOOD))).toBeUndefined();
+    },
+  );
 
   it('throws a clear error on a manual invoke and writes nothing', async () => {
     // Prepare
@@ -165,7 +180,11 @@ describe('records that cannot succeed', () => {
     expect(await rows(NO_DATA)).toHaveLength(0);
     expect(errors).toHaveBeenCalledWith(
       expect.stringContaining(NO_DATA),
-      expect.objectContaining({ portfolioId: NO_DATA, kind: 'no-market-data', error: expect.stringMatching(/No market data yet.*IPOA, IPOB/) }),
+      expect.objectContaining({
+        portfolioId: NO_DATA,
+        kind: 'no-market-data',
+        error: expect.stringMatching(/No market data yet.*IPOA, IPOB/),
+      }),
     );
   });
 
@@ -186,7 +205,10 @@ describe('records that cannot succeed', () => {
 
     // Assess
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(errors).toHaveBeenCalledWith(expect.stringMatching(/Malformed/), expect.objectContaining({ messageId: 'msg-1' }));
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringMatching(/Malformed/),
+      expect.objectContaining({ messageId: 'msg-1' }),
+    );
   });
 });
 
@@ -199,7 +221,9 @@ describe('manual invocations', () => {
     const run = analyzePortfolio({ portfolio_name: 'Growth' }, context());
 
     // Assess
-    await expect(run).rejects.toThrow(new RegExp(`2 portfolios are named "Growth": ${TWIN_A} .*${TWIN_B}`));
+    await expect(run).rejects.toThrow(
+      new RegExp(`2 portfolios are named "Growth": ${TWIN_A} .*${TWIN_B}`),
+    );
     expect(xai.requests.length).toBe(before);
     expect(await rows(TWIN_A)).toHaveLength(0);
     expect(await rows(TWIN_B)).toHaveLength(0);
@@ -218,7 +242,13 @@ describe('claims', () => {
   it('skips a record while a live claim is held and takes over one whose lease ran out', async () => {
     // Prepare
     const key = claimKey(CLAIMED);
-    const live = { pk: key, status: 'in-progress', owner: 'other', leaseUntil: Date.now() + 120_000, expiresAt: 9_999_999_999 };
+    const live = {
+      pk: key,
+      status: 'in-progress',
+      owner: 'other',
+      leaseUntil: Date.now() + 120_000,
+      expiresAt: 9_999_999_999,
+    };
     await putItem(doc, dynamo.names.state, live);
     const before = xai.requests.length;
 

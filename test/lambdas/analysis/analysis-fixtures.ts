@@ -16,7 +16,11 @@ export const XAI_TEST_KEY = 'xai-local-test-key-0123456789';
  * The environment contract for the analysis handlers against local services. Backoff is cut to
  * milliseconds so retries stay fast; everything else is the deployed default.
  */
-export function analysisEnv(dynamo: LocalDynamo, xaiUrl: string, extra: Record<string, string> = {}) {
+export function analysisEnv(
+  dynamo: LocalDynamo,
+  xaiUrl: string,
+  extra: Record<string, string> = {},
+) {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ACCESS_KEY_ID: 'local',
@@ -85,7 +89,13 @@ export const positionItem = (
 });
 
 /** A `ticker-data` row as the market-data refresh writes it. */
-export const tickerRow = (ticker: string, asOf: string, price: number, rsi?: number, ma50?: number) => ({
+export const tickerRow = (
+  ticker: string,
+  asOf: string,
+  price: number,
+  rsi?: number,
+  ma50?: number,
+) => ({
   ticker,
   timestamp: sessionCloseIso(asOf),
   asOf,
@@ -98,7 +108,11 @@ export const tickerRow = (ticker: string, asOf: string, price: number, rsi?: num
 });
 
 /** Writes items to a table in batches of 25. */
-export async function putAll(doc: DynamoDBDocumentClient, table: string, items: readonly Record<string, unknown>[]) {
+export async function putAll(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  items: readonly Record<string, unknown>[],
+) {
   for (let i = 0; i < items.length; i += 25) {
     await doc.send(
       new BatchWriteCommand({
@@ -109,7 +123,11 @@ export async function putAll(doc: DynamoDBDocumentClient, table: string, items: 
 }
 
 /** Writes one item. */
-export async function putItem(doc: DynamoDBDocumentClient, table: string, item: Record<string, unknown>) {
+export async function putItem(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  item: Record<string, unknown>,
+) {
   await doc.send(new PutCommand({ TableName: table, Item: item }));
 }
 
@@ -128,13 +146,19 @@ export async function analysesOf(doc: DynamoDBDocumentClient, table: string, por
 
 /** One state-table item. */
 export async function stateItem(doc: DynamoDBDocumentClient, table: string, pk: string) {
-  return (await doc.send(new GetCommand({ TableName: table, Key: { pk }, ConsistentRead: true }))).Item;
+  return (await doc.send(new GetCommand({ TableName: table, Key: { pk }, ConsistentRead: true })))
+    .Item;
 }
 
 /** The user message of every simulator request that mentions the text. */
-export function userMessages(requests: readonly Record<string, unknown>[], containing: string): string[] {
+export function userMessages(
+  requests: readonly Record<string, unknown>[],
+  containing: string,
+): string[] {
   return requests
-    .flatMap((r) => (Array.isArray(r.messages) ? (r.messages as { role: string; content: string }[]) : []))
+    .flatMap((r) =>
+      Array.isArray(r.messages) ? (r.messages as { role: string; content: string }[]) : [],
+    )
     .filter((m) => m.role === 'user' && m.content.includes(containing))
     .map((m) => m.content);
 }

@@ -31,7 +31,12 @@ import { createSqsEvent } from '../../helpers/events';
 const NOW = Date.parse('2026-11-24T06:00:00.000Z');
 const MODEL = 'grok-4.3';
 
-const ownRow = (ticker: string, asOf: string, price: number, extra: Record<string, unknown> = {}) => ({
+const ownRow = (
+  ticker: string,
+  asOf: string,
+  price: number,
+  extra: Record<string, unknown> = {},
+) => ({
   ticker,
   asOf,
   timestamp: sessionCloseIso(asOf),
@@ -41,7 +46,13 @@ const ownRow = (ticker: string, asOf: string, price: number, extra: Record<strin
   ...extra,
 });
 
-const position = (id: string, ticker: string, shares: string, costBasis: string, extra: Partial<PositionRecord> = {}): PositionRecord => ({
+const position = (
+  id: string,
+  ticker: string,
+  shares: string,
+  costBasis: string,
+  extra: Partial<PositionRecord> = {},
+): PositionRecord => ({
   id,
   ticker,
   shares,
@@ -58,19 +69,19 @@ interface Claim {
 }
 
 class XaiFailure extends Error {
-  constructor(
-    readonly info: XaiFailureInfo,
-  ) {
+  constructor(readonly info: XaiFailureInfo) {
     super(info.message);
   }
 }
 
 /** Plain in-memory fakes with the same rules as the adapters. */
-function fakeAnalysis(init: {
-  portfolios?: PortfolioRecord[];
-  positions?: Record<string, PositionRecord[]>;
-  tickerItems?: Record<string, Record<string, unknown>[]>;
-} = {}) {
+function fakeAnalysis(
+  init: {
+    portfolios?: PortfolioRecord[];
+    positions?: Record<string, PositionRecord[]>;
+    tickerItems?: Record<string, Record<string, unknown>[]>;
+  } = {},
+) {
   const portfolios = init.portfolios ?? [{ id: 'p1', name: 'ZSM Seven', userId: 'u1' }];
   const positions = init.positions ?? {
     p1: [position('a', 'NVDA', '10', '1000'), position('b', 'AAPL', '5', '1000')],
@@ -98,19 +109,31 @@ function fakeAnalysis(init: {
       const held = claims.get(key);
       const free =
         !held ||
-        (req.force ? held.status === 'done' || (held.leaseUntil ?? 0) < req.now : held.status === 'in-progress' && (held.leaseUntil ?? 0) < req.now);
+        (req.force
+          ? held.status === 'done' || (held.leaseUntil ?? 0) < req.now
+          : held.status === 'in-progress' && (held.leaseUntil ?? 0) < req.now);
       if (!free) {
         return held.status === 'done'
           ? { status: 'done', analysisTimestamp: held.analysisTimestamp }
           : { status: 'in-progress', claimedAt: held.claimedAt, leaseUntil: held.leaseUntil };
       }
-      claims.set(key, { status: 'in-progress', owner: req.owner, leaseUntil: req.leaseUntil, claimedAt: new Date(req.now).toISOString() });
+      claims.set(key, {
+        status: 'in-progress',
+        owner: req.owner,
+        leaseUntil: req.leaseUntil,
+        claimedAt: new Date(req.now).toISOString(),
+      });
       return { status: 'claimed' };
     },
     completeClaim: async (key, owner, done) => {
       const held = claims.get(key);
       if (held?.owner !== owner) throw new Error('not the owner');
-      claims.set(key, { ...held, status: 'done', analysisTimestamp: done.analysisTimestamp, leaseUntil: undefined });
+      claims.set(key, {
+        ...held,
+        status: 'done',
+        analysisTimestamp: done.analysisTimestamp,
+        leaseUntil: undefined,
+      });
     },
     releaseClaim: async (key, owner) => {
       if (claims.get(key)?.owner === owner) claims.delete(key);
@@ -122,20 +145,31 @@ function fakeAnalysis(init: {
         failNext = undefined;
         throw new XaiFailure(info);
       }
-      const schema = request.schema as { properties: { scores: { items: { properties: { ticker: { enum: string[] } } } } } };
+      const schema = request.schema as {
+        properties: { scores: { items: { properties: { ticker: { enum: string[] } } } } };
+      };
       const tickers = schema.properties.scores.items.properties.ticker.enum;
       const content = answer
         ? answer(tickers)
-        : JSON.stringify({ scores: tickers.map((t, i) => ({ ticker: t, score: i - 1, reason: `reason ${t}` })) });
+        : JSON.stringify({
+            scores: tickers.map((t, i) => ({ ticker: t, score: i - 1, reason: `reason ${t}` })),
+          });
       return {
         id: `resp-${requests.length}`,
         model: `${MODEL}-0512`,
         content,
-        usage: { promptTokens: 900, completionTokens: 60, totalTokens: 1260, reasoningTokens: 300, costInUsdTicks: 19_500_000 },
+        usage: {
+          promptTokens: 900,
+          completionTokens: 60,
+          totalTokens: 1260,
+          reasoningTokens: 300,
+          costInUsdTicks: 19_500_000,
+        },
         attempts: 1,
       };
     },
-    classify: (err) => (err instanceof XaiFailure ? err.info : { kind: 'other', message: String(err) }),
+    classify: (err) =>
+      err instanceof XaiFailure ? err.info : { kind: 'other', message: String(err) },
     putAnalysis: async (row) => {
       rows.push(row);
       return row.timestamp;
@@ -165,14 +199,25 @@ function fakeAnalysis(init: {
   };
 }
 
-const sqs = (...bodies: unknown[]) => parseAnalyzePortfolioEvent(createSqsEvent(bodies, 'portfolio-analysis-queue-test'));
-const message = (portfolioId = 'p1', extra: Partial<AnalysisMessage> = {}): AnalysisMessage => ({ v: 1, portfolioId, runId: 'run-1', ...extra });
+const sqs = (...bodies: unknown[]) =>
+  parseAnalyzePortfolioEvent(createSqsEvent(bodies, 'portfolio-analysis-queue-test'));
+const message = (portfolioId = 'p1', extra: Partial<AnalysisMessage> = {}): AnalysisMessage => ({
+  v: 1,
+  portfolioId,
+  runId: 'run-1',
+  ...extra,
+});
 
 describe('selectMarketRow', () => {
   it('prefers this service’s newest session over old Python rows', () => {
     // Prepare
     const items = [
-      { ticker: 'NVDA', timestamp: '2026-11-24T04:31:12.123456', price: 999, asOf: '2026-11-24T04:31:12.123456' },
+      {
+        ticker: 'NVDA',
+        timestamp: '2026-11-24T04:31:12.123456',
+        price: 999,
+        asOf: '2026-11-24T04:31:12.123456',
+      },
       ownRow('NVDA', '2026-11-20', 140),
       ownRow('NVDA', '2026-11-23', 150),
     ];
@@ -195,7 +240,13 @@ describe('selectMarketRow', () => {
     const row = selectMarketRow(items);
 
     // Assess
-    expect(row).toEqual({ price: 141.5, asOf: '2026-11-20', rsi: 61.2, ma50: undefined, legacy: true });
+    expect(row).toEqual({
+      price: 141.5,
+      asOf: '2026-11-20',
+      rsi: 61.2,
+      ma50: undefined,
+      legacy: true,
+    });
   });
 
   it('returns nothing when no row has a usable price', () => {
@@ -228,7 +279,12 @@ describe('summarizeHoldings', () => {
     // Assess
     const nvda = summary.holdings.find((h) => h.ticker === 'NVDA')!;
     const aapl = summary.holdings.find((h) => h.ticker === 'AAPL')!;
-    expect(nvda).toMatchObject({ positions: 2, shares: '0.3', costBasis: '30', marketValue: '0.9' });
+    expect(nvda).toMatchObject({
+      positions: 2,
+      shares: '0.3',
+      costBasis: '30',
+      marketValue: '0.9',
+    });
     expect(aapl.marketValue).toBe('600');
     expect(nvda.weightPercent).toBe(Number(new Big('0.9').div('600.9').times(100).toFixed(4)));
     expect(nvda.plPercent).toBe(-97);
@@ -239,7 +295,11 @@ describe('summarizeHoldings', () => {
 
   it('takes the newest session as dataAsOf and names older holdings as stale and data-less ones as missing', () => {
     // Prepare
-    const positions = [position('1', 'NVDA', '1', '1'), position('2', 'AAPL', '1', '1'), position('3', 'XYZ', '1', '1')];
+    const positions = [
+      position('1', 'NVDA', '1', '1'),
+      position('2', 'AAPL', '1', '1'),
+      position('3', 'XYZ', '1', '1'),
+    ];
     const rows = new Map<string, MarketRow | undefined>([
       ['NVDA', data('2026-11-20', 10)],
       ['AAPL', data('2026-11-23', 10)],
@@ -257,7 +317,10 @@ describe('summarizeHoldings', () => {
 
   it('values a holding without market data by its stored marketValue so the weights stay honest', () => {
     // Prepare
-    const positions = [position('1', 'NVDA', '1', '50'), position('2', 'XYZ', '2', '40', { marketValue: '100' })];
+    const positions = [
+      position('1', 'NVDA', '1', '50'),
+      position('2', 'XYZ', '2', '40', { marketValue: '100' }),
+    ];
     const rows = new Map<string, MarketRow | undefined>([['NVDA', data('2026-11-23', 100)]]);
 
     // Act
@@ -273,7 +336,11 @@ describe('summarizeHoldings', () => {
 
   it('leaves out positions with unusable shares or tickers and says why', () => {
     // Prepare
-    const positions = [position('1', 'NVDA', 'abc', '1'), position('2', '', '1', '1'), position('3', 'AAPL', '1', '1')];
+    const positions = [
+      position('1', 'NVDA', 'abc', '1'),
+      position('2', '', '1', '1'),
+      position('3', 'AAPL', '1', '1'),
+    ];
 
     // Act
     const summary = summarizeHoldings(positions, new Map([['AAPL', data('2026-11-23', 1)]]));
@@ -343,7 +410,9 @@ describe('analyzePortfoliosFlow', () => {
     const run = analyzePortfoliosFlow({ kind: 'nightly' }, deps);
 
     // Assess
-    await expect(run).rejects.toThrow(/1 of 2 analysis messages could not be queued.*InternalError: boom/);
+    await expect(run).rejects.toThrow(
+      /1 of 2 analysis messages could not be queued.*InternalError: boom/,
+    );
   });
 });
 
@@ -376,7 +445,16 @@ describe('analyzePortfolioFlow (queue records)', () => {
     expect(row.prompt).toContain(`[system prompt ${PROMPT_VERSION}]`);
     const parsed = JSON.parse(row.parsed_data) as Record<string, unknown>[];
     expect(parsed.map((e) => e.ticker)).toEqual(['NVDA', 'AAPL']);
-    expect(parsed[0]).toMatchObject({ score: -1, reason: 'reason NVDA', price: 150, rsi: 72, ma50: 130, asOf: '2026-11-23', weight_percent: 60, pl_percent: 50 });
+    expect(parsed[0]).toMatchObject({
+      score: -1,
+      reason: 'reason NVDA',
+      price: 150,
+      rsi: 72,
+      ma50: 130,
+      asOf: '2026-11-23',
+      weight_percent: 60,
+      pl_percent: 50,
+    });
     expect(f.counts.get('AnalysesStored')).toBe(1);
     expect(f.counts.get('XaiCostUsd')).toBeCloseTo(0.00195, 10);
   });
@@ -405,7 +483,9 @@ describe('analyzePortfolioFlow (queue records)', () => {
 
     // Assess
     expect(f.requests[0].user).toContain('No market data, do not score: NEWCO');
-    expect(JSON.parse(f.rows[0].parsed_data).map((e: { ticker: string }) => e.ticker)).toEqual(['NVDA']);
+    expect(JSON.parse(f.rows[0].parsed_data).map((e: { ticker: string }) => e.ticker)).toEqual([
+      'NVDA',
+    ]);
     expect(f.rows[0].missingTickers).toEqual(['NEWCO']);
   });
 
@@ -419,7 +499,10 @@ describe('analyzePortfolioFlow (queue records)', () => {
     // Assess
     expect(result).toEqual({ batchItemFailures: [] });
     expect(f.counts.get('MalformedMessages')).toBe(2);
-    expect(f.logs.filter((l) => l.level === 'error').map((l) => l.data?.messageId)).toEqual(['msg-1', 'msg-2']);
+    expect(f.logs.filter((l) => l.level === 'error').map((l) => l.data?.messageId)).toEqual([
+      'msg-1',
+      'msg-2',
+    ]);
     expect(f.requests).toHaveLength(0);
   });
 
@@ -442,8 +525,18 @@ describe('analyzePortfolioFlow (queue records)', () => {
   it('acknowledges a duplicate while another attempt holds a live claim', async () => {
     // Prepare
     const f = fakeAnalysis();
-    const key = analysisKey({ portfolioId: 'p1', model: MODEL, promptVersion: PROMPT_VERSION, dataAsOf: '2026-11-23' });
-    f.claims.set(key, { status: 'in-progress', owner: 'other', leaseUntil: NOW + 60_000, claimedAt: 'earlier' });
+    const key = analysisKey({
+      portfolioId: 'p1',
+      model: MODEL,
+      promptVersion: PROMPT_VERSION,
+      dataAsOf: '2026-11-23',
+    });
+    f.claims.set(key, {
+      status: 'in-progress',
+      owner: 'other',
+      leaseUntil: NOW + 60_000,
+      claimedAt: 'earlier',
+    });
 
     // Act
     const result = await analyzePortfolioFlow(sqs(message()), f.deps);
@@ -458,15 +551,28 @@ describe('analyzePortfolioFlow (queue records)', () => {
   it('takes over a claim whose lease ran out (a crashed attempt) and stores the analysis', async () => {
     // Prepare
     const f = fakeAnalysis();
-    const key = analysisKey({ portfolioId: 'p1', model: MODEL, promptVersion: PROMPT_VERSION, dataAsOf: '2026-11-23' });
-    f.claims.set(key, { status: 'in-progress', owner: 'crashed', leaseUntil: NOW - 1, claimedAt: 'long ago' });
+    const key = analysisKey({
+      portfolioId: 'p1',
+      model: MODEL,
+      promptVersion: PROMPT_VERSION,
+      dataAsOf: '2026-11-23',
+    });
+    f.claims.set(key, {
+      status: 'in-progress',
+      owner: 'crashed',
+      leaseUntil: NOW - 1,
+      claimedAt: 'long ago',
+    });
 
     // Act
     await analyzePortfolioFlow(sqs(message()), f.deps);
 
     // Assess
     expect(f.rows).toHaveLength(1);
-    expect(f.claims.get(key)).toMatchObject({ status: 'done', analysisTimestamp: f.rows[0].timestamp });
+    expect(f.claims.get(key)).toMatchObject({
+      status: 'done',
+      analysisTimestamp: f.rows[0].timestamp,
+    });
   });
 
   it('fails the record, stores nothing and releases the claim when xAI stays unavailable', async () => {
@@ -483,25 +589,32 @@ describe('analyzePortfolioFlow (queue records)', () => {
     expect(f.claims.size).toBe(0);
     expect(f.counts.get('AnalysisFailures')).toBe(1);
     const error = f.logs.find((l) => l.level === 'error');
-    expect(error?.data).toMatchObject({ portfolioId: 'p1', kind: 'xai-unavailable', messageId: 'msg-1' });
+    expect(error?.data).toMatchObject({
+      portfolioId: 'p1',
+      kind: 'xai-unavailable',
+      messageId: 'msg-1',
+    });
   });
 
   it.each([
     ['credits-exhausted', 'XaiCreditsExhausted'],
     ['auth', 'XaiAuthErrors'],
-  ] as const)('fails the record on %s so it reaches the DLQ, and counts %s', async (kind, metric) => {
-    // Prepare
-    const f = fakeAnalysis();
-    f.failNextWith({ kind, message: `xAI said ${kind}` });
+  ] as const)(
+    'fails the record on %s so it reaches the DLQ, and counts %s',
+    async (kind, metric) => {
+      // Prepare
+      const f = fakeAnalysis();
+      f.failNextWith({ kind, message: `xAI said ${kind}` });
 
-    // Act
-    const result = await analyzePortfolioFlow(sqs(message()), f.deps);
+      // Act
+      const result = await analyzePortfolioFlow(sqs(message()), f.deps);
 
-    // Assess
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
-    expect(f.counts.get(metric)).toBe(1);
-    expect(f.counts.get('AnalysisFailures')).toBe(1);
-  });
+      // Assess
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+      expect(f.counts.get(metric)).toBe(1);
+      expect(f.counts.get('AnalysisFailures')).toBe(1);
+    },
+  );
 
   it('counts the tokens of a billed but truncated answer and fails the record', async () => {
     // Prepare
@@ -509,7 +622,12 @@ describe('analyzePortfolioFlow (queue records)', () => {
     f.failNextWith({
       kind: 'truncated',
       message: 'cut',
-      usage: { promptTokens: 800, completionTokens: 2000, totalTokens: 2800, costInUsdTicks: 60_000_000 },
+      usage: {
+        promptTokens: 800,
+        completionTokens: 2000,
+        totalTokens: 2800,
+        costInUsdTicks: 60_000_000,
+      },
     });
 
     // Act
@@ -524,7 +642,9 @@ describe('analyzePortfolioFlow (queue records)', () => {
   it('rejects an answer with an out-of-range score instead of storing it', async () => {
     // Prepare
     const f = fakeAnalysis();
-    f.answerWith((tickers) => JSON.stringify({ scores: tickers.map((t) => ({ ticker: t, score: 15, reason: 'x' })) }));
+    f.answerWith((tickers) =>
+      JSON.stringify({ scores: tickers.map((t) => ({ ticker: t, score: 15, reason: 'x' })) }),
+    );
 
     // Act
     const result = await analyzePortfolioFlow(sqs(message()), f.deps);
@@ -588,7 +708,10 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
     const f = fakeAnalysis();
 
     // Act
-    const result = (await analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: false }, f.deps)) as ManualAnalysisResult;
+    const result = (await analyzePortfolioFlow(
+      { kind: 'byId', portfolioId: 'p1', force: false },
+      f.deps,
+    )) as ManualAnalysisResult;
 
     // Assess
     expect(result).toEqual({
@@ -613,8 +736,14 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
     f.advance(1_000);
 
     // Act
-    const skipped = await analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: false }, f.deps);
-    const forced = await analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: true }, f.deps);
+    const skipped = await analyzePortfolioFlow(
+      { kind: 'byId', portfolioId: 'p1', force: false },
+      f.deps,
+    );
+    const forced = await analyzePortfolioFlow(
+      { kind: 'byId', portfolioId: 'p1', force: true },
+      f.deps,
+    );
 
     // Assess
     expect(skipped).toMatchObject({
@@ -623,7 +752,10 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
       analysis: { timestamp: '2026-11-24T06:00:00.000Z' },
     });
     expect((skipped as { message: string }).message).toMatch(/"force": true/);
-    expect(forced).toMatchObject({ status: 'stored', analysis: { timestamp: '2026-11-24T06:00:01.000Z' } });
+    expect(forced).toMatchObject({
+      status: 'stored',
+      analysis: { timestamp: '2026-11-24T06:00:01.000Z' },
+    });
     expect(f.rows).toHaveLength(2);
     expect(f.rows[1].forced).toBe(true);
   });
@@ -638,10 +770,15 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
     });
 
     // Act
-    const run = analyzePortfolioFlow({ kind: 'byName', portfolioName: 'Growth', force: false }, f.deps);
+    const run = analyzePortfolioFlow(
+      { kind: 'byName', portfolioName: 'Growth', force: false },
+      f.deps,
+    );
 
     // Assess
-    await expect(run).rejects.toThrow(/2 portfolios are named "Growth": p1 \(user u1\), p2 \(user u2\)/);
+    await expect(run).rejects.toThrow(
+      /2 portfolios are named "Growth": p1 \(user u1\), p2 \(user u2\)/,
+    );
     expect(f.requests).toHaveLength(0);
     expect(f.rows).toHaveLength(0);
     expect(f.claims.size).toBe(0);
@@ -649,7 +786,10 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
 
   it.each([
     [{ kind: 'byId' as const, portfolioId: 'nope', force: false }, /No portfolio with id "nope"/],
-    [{ kind: 'byName' as const, portfolioName: 'Nope', force: false }, /No portfolio is named "Nope"/],
+    [
+      { kind: 'byName' as const, portfolioName: 'Nope', force: false },
+      /No portfolio is named "Nope"/,
+    ],
   ])('throws a clear error for an unknown portfolio (%o)', async (event, expected) => {
     // Prepare
     const f = fakeAnalysis();
@@ -683,15 +823,29 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
 
     // Assess
     await expect(run).rejects.toBeInstanceOf(AnalysisFailedError);
-    await expect(run).rejects.toMatchObject({ kind: 'xai-credits-exhausted', message: 'xAI 429: credits exhausted', portfolioId: 'p1' });
+    await expect(run).rejects.toMatchObject({
+      kind: 'xai-credits-exhausted',
+      message: 'xAI 429: credits exhausted',
+      portfolioId: 'p1',
+    });
     expect(f.rows).toHaveLength(0);
   });
 
   it('throws while another invocation is analysing the same data, even with force', async () => {
     // Prepare
     const f = fakeAnalysis();
-    const key = analysisKey({ portfolioId: 'p1', model: MODEL, promptVersion: PROMPT_VERSION, dataAsOf: '2026-11-23' });
-    f.claims.set(key, { status: 'in-progress', owner: 'other', leaseUntil: NOW + 60_000, claimedAt: 'now' });
+    const key = analysisKey({
+      portfolioId: 'p1',
+      model: MODEL,
+      promptVersion: PROMPT_VERSION,
+      dataAsOf: '2026-11-23',
+    });
+    f.claims.set(key, {
+      status: 'in-progress',
+      owner: 'other',
+      leaseUntil: NOW + 60_000,
+      claimedAt: 'now',
+    });
 
     // Act
     const run = analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: true }, f.deps);

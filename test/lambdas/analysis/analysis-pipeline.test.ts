@@ -41,15 +41,32 @@ let queueUrl: string;
 let dlqUrl: string;
 let restoreEnv: () => void;
 
-const context = () => lambdaContext(170_000, 'zsmseven-backend-processing-api-test-analyzePortfolio');
+const context = () =>
+  lambdaContext(170_000, 'zsmseven-backend-processing-api-test-analyzePortfolio');
 const drain = () =>
-  drainQueue({ client: sqs.client, queueUrl, handler: analyzePortfolio, context, batchSize: 1, timeoutMs: 30_000 });
+  drainQueue({
+    client: sqs.client,
+    queueUrl,
+    handler: analyzePortfolio,
+    context,
+    batchSize: 1,
+    timeoutMs: 30_000,
+  });
 const rows = (portfolioId: string) => analysesOf(doc, dynamo.names.analyses, portfolioId);
 
 beforeAll(async () => {
-  [dynamo, sqs, xai] = await Promise.all([startLocalDynamo(), startLocalSqs(), startXaiSimulator({ apiKey: XAI_TEST_KEY })]);
+  [dynamo, sqs, xai] = await Promise.all([
+    startLocalDynamo(),
+    startLocalSqs(),
+    startXaiSimulator({ apiKey: XAI_TEST_KEY }),
+  ]);
   ({ queueUrl, dlqUrl } = await sqs.createQueue('portfolio-analysis-queue-test'));
-  restoreEnv = setEnv(analysisEnv(dynamo, xai.url, { AWS_ENDPOINT_URL_SQS: sqs.endpoint, ANALYSIS_QUEUE_URL: queueUrl }));
+  restoreEnv = setEnv(
+    analysisEnv(dynamo, xai.url, {
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      ANALYSIS_QUEUE_URL: queueUrl,
+    }),
+  );
   doc = localDocumentClient(dynamo);
 
   await putAll(doc, dynamo.names.portfolios, [
@@ -74,7 +91,13 @@ beforeAll(async () => {
     tickerRow('AAPL', '2026-11-20', 226.1, 50.2, 227.5),
     tickerRow('AAPL', '2026-11-23', 228.4, 52.9, 227.8),
     tickerRow('MSFT', '2026-11-20', 410.3, 38.4, 432.1),
-    { ticker: 'OLDCO', timestamp: '2026-11-21T04:31:07.512345', price: 21.75, rsi: 44.2, ma50: 23.1 },
+    {
+      ticker: 'OLDCO',
+      timestamp: '2026-11-21T04:31:07.512345',
+      price: 21.75,
+      rsi: 44.2,
+      ma50: 23.1,
+    },
   ]);
 }, 90_000);
 
@@ -93,7 +116,12 @@ describe('nightly analysis through the queue', () => {
 
   it('queues every active portfolio with positions and reports the skipped ones', () => {
     // Assess
-    expect(fanOut).toEqual({ runId: expect.any(String), found: 3, queued: 2, skipped: { noPositions: 1 } });
+    expect(fanOut).toEqual({
+      runId: expect.any(String),
+      found: 3,
+      queued: 2,
+      skipped: { noPositions: 1 },
+    });
   });
 
   it('stores one readable analysis per queued portfolio', async () => {
@@ -152,7 +180,10 @@ describe('nightly analysis through the queue', () => {
     expect(row.missingTickers).toEqual(['NEWCO']);
     const parsed = JSON.parse(String(row.parsed_data)) as Record<string, unknown>[];
     expect(parsed.map((e) => e.ticker).sort()).toEqual(['AAPL', 'OLDCO']);
-    expect(parsed.find((e) => e.ticker === 'OLDCO')).toMatchObject({ asOf: '2026-11-20', stale: true });
+    expect(parsed.find((e) => e.ticker === 'OLDCO')).toMatchObject({
+      asOf: '2026-11-20',
+      stale: true,
+    });
   });
 
   it('never queues or analyses an inactive portfolio', async () => {
@@ -187,7 +218,12 @@ describe('idempotency', () => {
     // Prepare
     const before = xai.requests.length;
     for (let i = 0; i < 2; i++) {
-      await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ v: 1, portfolioId: MAIN }) }));
+      await sqs.client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify({ v: 1, portfolioId: MAIN }),
+        }),
+      );
     }
 
     // Act
@@ -208,7 +244,10 @@ describe('idempotency', () => {
     const event = createSqsEvent([{ v: 1, portfolioId: TWICE }], 'portfolio-analysis-queue-test');
 
     // Act
-    const results = await Promise.all([analyzePortfolio(event, context()), analyzePortfolio(event, context())]);
+    const results = await Promise.all([
+      analyzePortfolio(event, context()),
+      analyzePortfolio(event, context()),
+    ]);
 
     // Assess
     expect(results).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
@@ -253,7 +292,9 @@ describe('idempotency', () => {
         portfolioName: 'ZSM Seven',
         timestamp: all[0].timestamp,
         dataAsOf: '2026-11-23',
-        scores: expect.arrayContaining([expect.objectContaining({ ticker: 'NVDA', score: expect.any(Number) })]),
+        scores: expect.arrayContaining([
+          expect.objectContaining({ ticker: 'NVDA', score: expect.any(Number) }),
+        ]),
       },
     });
   });
@@ -265,7 +306,12 @@ describe('failures', () => {
     await putAll(doc, dynamo.names.portfolios, [portfolioItem(DOOMED, 'Doomed')]);
     await putAll(doc, dynamo.names.positions, [positionItem('pos-10', DOOMED, 'AAPL', '2', '300')]);
     xai.setMode('credits-exhausted');
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ v: 1, portfolioId: DOOMED }) }));
+    await sqs.client.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify({ v: 1, portfolioId: DOOMED }),
+      }),
+    );
 
     // Act
     const drained = await drain();
@@ -274,8 +320,12 @@ describe('failures', () => {
     // Assess
     expect(drained.leftOver).toBe(0);
     expect(drained.failures).toBe(5);
-    const dead = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    expect((dead.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}').portfolioId)).toEqual([DOOMED]);
+    const dead = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect((dead.Messages ?? []).map((m) => JSON.parse(m.Body ?? '{}').portfolioId)).toEqual([
+      DOOMED,
+    ]);
     expect(await rows(DOOMED)).toHaveLength(0);
   });
 });
