@@ -7,19 +7,19 @@ import { SQSClient } from '@aws-sdk/client-sqs';
  * honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS, which is how the
  * same bundles run against local services.
  */
-let dynamo: DynamoDBClient | undefined;
 const documentClients = new Map<boolean, DynamoDBDocumentClient>();
 let sqs: SQSClient | undefined;
 
 /**
  * A DocumentClient. With `exactNumbers`, numbers are read as `NumberValue` (their exact decimal
- * string) so money (shares, cost basis) never passes through a binary float.
+ * string) so money (shares, cost basis) never passes through a binary float. Each setting gets
+ * its own base client: `DynamoDBDocumentClient.from` writes its translate config onto the client
+ * it wraps, so two document clients sharing one base client would share one setting.
  */
 export function documentClient(exactNumbers = false): DynamoDBDocumentClient {
-  dynamo ??= new DynamoDBClient({ maxAttempts: 5 });
   let client = documentClients.get(exactNumbers);
   if (!client) {
-    client = DynamoDBDocumentClient.from(dynamo, {
+    client = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
       marshallOptions: { removeUndefinedValues: true },
       unmarshallOptions: { wrapNumbers: exactNumbers },
     });
