@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { createAnalysisRepository, createPortfolioLookup } from './analysis-repository';
-import { sqsClient } from './aws-clients';
+import { documentClient, sqsClient } from './aws-clients';
 import { createJobQueue } from './job-queue';
 import { createPortfolioRepository } from './portfolio-repository';
 import { createTickerDataRepository } from './ticker-data-repository';
@@ -24,7 +22,7 @@ import type {
   XaiFailureInfo,
 } from '../core/analysis-flows';
 import { analysisConfig, analysisFanOutConfig } from '../shared/analysis-config';
-import { logger, metrics, MetricUnit } from '../shared/observability';
+import { countMetric, logAt, logger, MetricUnit } from '../shared/observability';
 import { apiKeyResolver } from '../shared/secrets';
 
 /** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
@@ -44,37 +42,9 @@ export function classifyXaiError(err: unknown): XaiFailureInfo {
   return { kind: 'bad-response', message, usage };
 }
 
-const documentClients = new Map<boolean, DynamoDBDocumentClient>();
-
-/**
- * A DocumentClient on its own DynamoDBClient, once per cold start. `DynamoDBDocumentClient.from`
- * stores its translate options on the client it wraps, so two DocumentClients sharing one base
- * client (as `aws-clients.documentClient(true|false)` do) both use whichever options were set
- * last: exact reads would turn ticker prices into NumberValue objects, or plain reads would pass
- * shares and cost basis through binary floats.
- */
-function ownDocumentClient(exactNumbers: boolean): DynamoDBDocumentClient {
-  let client = documentClients.get(exactNumbers);
-  if (!client) {
-    client = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 5 }), {
-      marshallOptions: { removeUndefinedValues: true },
-      unmarshallOptions: { wrapNumbers: exactNumbers },
-    });
-    documentClients.set(exactNumbers, client);
-  }
-  return client;
-}
-
-const count = (metric: AnalysisMetric, value: number) => {
-  if (value > 0) {
-    metrics.addMetric(
-      metric,
-      metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count,
-      value,
-    );
-  }
-};
-const log: AnalysisLog = (level, message, data) => logger[level](message, data ?? {});
+const count = (metric: AnalysisMetric, value: number) =>
+  countMetric(metric, value, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count);
+const log: AnalysisLog = logAt;
 
 /** Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start. */
 export function createAnalyzePortfoliosDeps(
@@ -82,12 +52,12 @@ export function createAnalyzePortfoliosDeps(
 ): AnalyzePortfoliosDeps {
   const config = analysisFanOutConfig(env);
   const portfolios = createPortfolioRepository({
-    client: ownDocumentClient(true),
+    client: documentClient(true),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
   const lookup = createPortfolioLookup({
-    client: ownDocumentClient(false),
+    client: documentClient(false),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });
@@ -110,9 +80,9 @@ export function createAnalyzePortfoliosDeps(
  */
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
-  const plain = ownDocumentClient(false);
+  const plain = documentClient(false);
   const portfolios = createPortfolioRepository({
-    client: ownDocumentClient(true),
+    client: documentClient(true),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
   });

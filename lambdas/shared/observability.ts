@@ -14,3 +14,21 @@ export const logger = new Logger({ persistentKeys: { stage } });
 export const metrics = new Metrics({ defaultDimensions: { stage } });
 
 export { MetricUnit };
+
+/** Adds a business metric when there is something to count (no zero datapoints, no empty flush warnings). */
+export function countMetric(
+  name: string,
+  value: number,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
+): void {
+  if (value > 0) metrics.addMetric(name, unit, value);
+}
+
+/** A level-keyed log function for the pure flows, which take logging as a dependency. */
+export function logAt(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  data?: Record<string, unknown>,
+): void {
+  logger[level](message, data ?? {});
+}
