@@ -1,22 +1,13 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { nyDateOf } from '../core/ny-time';
+import type { BarLike } from '../core/ticker-rows';
 
-/** One daily bar (one US equity session) of one ticker, as returned by Polygon. */
-export interface DailyBar {
-  /** Polygon symbol, e.g. `NVDA`. */
-  readonly ticker: string;
-  /** The New York calendar date (`YYYY-MM-DD`) of the session the bar belongs to. */
-  readonly session: string;
-  readonly open: number;
-  readonly high: number;
-  readonly low: number;
-  readonly close: number;
-  readonly volume: number;
-  /** Volume-weighted average price, when Polygon provides it. */
-  readonly vwap?: number;
-  /** Number of trades, when Polygon provides it. */
-  readonly trades?: number;
+/**
+ * One daily bar (one US equity session) of one ticker, as returned by Polygon: the fields a
+ * `ticker-data` row is made of ({@link BarLike}), plus Polygon's raw timestamp.
+ */
+export interface DailyBar extends BarLike {
   /**
    * Polygon's raw bar timestamp (Unix ms). Grouped bars carry the session end (16:00 New York),
    * range bars the session start (00:00 New York); use `session` to identify the bar.

@@ -31,16 +31,20 @@ export interface TickerDataRow {
   readonly fetchedAt: string;
 }
 
-/** The fields of a daily bar that a row needs (the Polygon client's `DailyBar` satisfies it). */
+/** A daily bar as a row needs it (the Polygon client's `DailyBar` extends it). */
 export interface BarLike {
+  /** Polygon symbol, e.g. `NVDA`. */
   readonly ticker: string;
+  /** The New York calendar date (`YYYY-MM-DD`) of the session the bar belongs to. */
   readonly session: string;
   readonly open: number;
   readonly high: number;
   readonly low: number;
   readonly close: number;
   readonly volume: number;
+  /** Volume-weighted average price, when Polygon provides it. */
   readonly vwap?: number;
+  /** Number of trades, when Polygon provides it. */
   readonly trades?: number;
 }
 
