@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { fullJitterDelay } from '../core/backoff';
 import { nyDateOf } from '../core/ny-time';
 import type { BarLike } from '../core/ticker-rows';
 
@@ -394,13 +395,16 @@ export function createPolygonClient(opts: PolygonClientOptions): PolygonClient {
     }
   };
 
-  const backoffMs = (attempt: number, err: PolygonError): number => {
-    const ceiling = Math.min(backoffCapMs, backoffBaseMs * 2 ** (attempt - 1));
-    const jitter = Math.floor(random() * ceiling);
-    if (err instanceof PolygonRateLimitedError && err.retryAfterMs !== undefined)
-      return Math.max(err.retryAfterMs, jitter);
-    return jitter;
-  };
+  const backoffMs = (attempt: number, err: PolygonError): number =>
+    Math.floor(
+      fullJitterDelay({
+        attempt,
+        baseMs: backoffBaseMs,
+        capMs: backoffCapMs,
+        random,
+        atLeastMs: err instanceof PolygonRateLimitedError ? err.retryAfterMs : undefined,
+      }),
+    );
 
   const getJson = async (url: URL, endpoint: Endpoint): Promise<unknown> => {
     for (let attempt = 1; ; attempt++) {

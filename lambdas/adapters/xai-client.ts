@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
+import { fullJitterDelay } from '../core/backoff';
 
 /**
  * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
@@ -300,8 +301,15 @@ export function createXaiClient(options: XaiClientOptions): XaiClient {
         error = toXaiError(err, redact);
       }
       if (!error.retryable || attempt >= maxAttempts) throw error;
-      const backoff = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.ceil(Math.max(backoff, error.retryAfterMs ?? 0));
+      const delayMs = Math.ceil(
+        fullJitterDelay({
+          attempt,
+          baseMs: baseDelayMs,
+          capMs: maxDelayMs,
+          random,
+          atLeastMs: error.retryAfterMs,
+        }),
+      );
       if (budgetMs() - delayMs < minAttemptMs) throw error;
       options.logger?.warn('xAI request failed, retrying', {
         attempt,
