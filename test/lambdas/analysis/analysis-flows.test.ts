@@ -6,8 +6,6 @@ import {
   analyzePortfolioFlow,
   analyzePortfoliosFlow,
   completionTokenBudget,
-  selectMarketRow,
-  summarizeHoldings,
   type AnalysisMessage,
   type AnalysisMetric,
   type AnalysisRow,
@@ -18,11 +16,15 @@ import {
   type CompletionRequest,
   type CompletionResult,
   type ManualAnalysisResult,
-  type MarketRow,
   type PortfolioRecord,
-  type PositionRecord,
   type XaiFailureInfo,
 } from '../../../lambdas/core/analysis-flows';
+import {
+  selectMarketRow,
+  summarizeHoldings,
+  type MarketRow,
+  type PositionRecord,
+} from '../../../lambdas/core/analysis-holdings';
 import { PROMPT_VERSION } from '../../../lambdas/core/analysis-prompt';
 import { parseAnalyzePortfolioEvent } from '../../../lambdas/core/events';
 import { sessionCloseIso } from '../../../lambdas/core/ny-time';
