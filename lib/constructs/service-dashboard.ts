@@ -23,7 +23,44 @@ export interface ServiceDashboardProps {
   readonly alarmTopic: sns.ITopic;
   /** Prefix of alarm names, e.g. `backend-processing-dev`. */
   readonly alarmPrefix: string;
+  /** Where the handlers' Powertools EMF metrics land: namespace and the dimensions they carry. */
+  readonly businessMetrics: {
+    readonly namespace: string;
+    /** Powertools adds `service`; our default dimension is `stage`. */
+    readonly dimensions: Readonly<Record<string, string>>;
+  };
 }
+
+/**
+ * Business metrics that mean "work was lost or cannot proceed" and page at the first occurrence,
+ * with what to do (the README "Operate" section has the full runbook).
+ */
+export const FAILURE_ALARMS: readonly { metric: string; description: string }[] = [
+  {
+    metric: 'RefreshFailures',
+    description:
+      'A market-data refresh job failed (it will be retried, then dead-lettered). See processTicker logs.',
+  },
+  {
+    metric: 'PolygonAuthErrors',
+    description: 'Polygon rejected the API key (401). Rotate the Polygon secret.',
+  },
+  {
+    metric: 'AnalysisFailures',
+    description: 'A portfolio analysis failed; ERROR log lines name the portfolio id.',
+  },
+  { metric: 'XaiAuthErrors', description: 'xAI rejected the API key. Rotate the xAI secret.' },
+  {
+    metric: 'XaiCreditsExhausted',
+    description:
+      'xAI credits or spending limit exhausted: top up the xAI team, then redrive the analysis DLQ.',
+  },
+  {
+    metric: 'MalformedMessages',
+    description:
+      'A queue message could not be parsed and was dropped; the log names its messageId.',
+  },
+];
 
 /**
  * The per-stage CloudWatch dashboard and the alarms that page the SNS topic (with OK actions so
@@ -143,6 +180,82 @@ export class ServiceDashboard extends Construct {
         }),
       );
     }
+
+    const business = (
+      metricName: string,
+      statistic = 'Sum',
+      period = Duration.hours(1),
+      label?: string,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: props.businessMetrics.namespace,
+        metricName,
+        dimensionsMap: { ...props.businessMetrics.dimensions },
+        statistic,
+        period,
+        label,
+      });
+    for (const f of FAILURE_ALARMS) {
+      alarm(`${f.metric}Alarm`, {
+        alarmName: `${props.alarmPrefix}-${f.metric}`,
+        alarmDescription: f.description,
+        metric: business(f.metric, 'Sum', Duration.minutes(5)),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Market data: tickers found vs refreshed (per hour)',
+        left: [
+          business('TickersFound', 'Sum', Duration.hours(1), 'found in portfolios'),
+          business('TickersRefreshed', 'Sum', Duration.hours(1), 'refreshed'),
+          business('TickersAlreadyFresh', 'Sum', Duration.hours(1), 'already fresh'),
+          business('TickersWithoutData', 'Sum', Duration.hours(1), 'no data at Polygon'),
+          business('InvalidTickers', 'Sum', Duration.hours(1), 'invalid symbols'),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Polygon: HTTP requests, 429s and deferrals (per hour)',
+        left: [
+          business('PolygonHttpRequests', 'Sum', Duration.hours(1), 'requests'),
+          business('Polygon429s', 'Sum', Duration.hours(1), '429 rate limited'),
+          business(
+            'Deferrals',
+            'Sum',
+            Duration.hours(1),
+            'jobs deferred (budget, 429, unpublished)',
+          ),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Positions repriced vs skipped (deleted, moved, conflicting)',
+        left: [business('PositionsUpdated'), business('PositionsSkipped')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Analyses: stored, skipped (already done), failed',
+        left: [
+          business('AnalysesStored'),
+          business('AnalysesSkipped'),
+          business('AnalysisFailures'),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Grok cost per day (USD) and tokens',
+        left: [business('XaiCostUsd', 'Sum', Duration.days(1), 'cost USD')],
+        right: [
+          business('XaiPromptTokens', 'Sum', Duration.days(1), 'prompt tokens'),
+          business('XaiCompletionTokens', 'Sum', Duration.days(1), 'completion tokens'),
+        ],
+        width: 8,
+      }),
+    );
 
     const throttles = Object.entries(props.tables).map(
       ([label, table], i) =>

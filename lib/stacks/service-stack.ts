@@ -18,6 +18,11 @@ export interface ServiceStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
+/** Powertools service name (a metric dimension and a log key). */
+export const SERVICE_NAME = 'backend-processing';
+/** CloudWatch namespace of the handlers' EMF metrics. */
+export const METRICS_NAMESPACE = 'ZsmSevenBackendProcessing';
+
 /** Function name operators type: `zsmseven-backend-processing-api-{stage}-{function}`. */
 export const functionPhysicalName = (stage: string, fn: FunctionName) =>
   `zsmseven-backend-processing-api-${stage}-${fn}`;
@@ -84,8 +89,8 @@ export class ServiceStack extends Stack {
     // One environment contract for every function (SYSTEM.md), the same names as a local run.
     const environment: Record<string, string> = {
       STAGE: stage,
-      POWERTOOLS_SERVICE_NAME: 'backend-processing',
-      POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessing',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       TICKER_DATA_TABLE: this.tables.tickerData.tableName,
       ANALYSES_TABLE: this.tables.analyses.tableName,
@@ -196,6 +201,10 @@ export class ServiceStack extends Stack {
     new ServiceDashboard(this, 'Monitoring', {
       dashboardName: `backend-processing-${stage}`,
       alarmPrefix: `backend-processing-${stage}`,
+      businessMetrics: {
+        namespace: METRICS_NAMESPACE,
+        dimensions: { service: SERVICE_NAME, stage },
+      },
       functions: this.functions,
       queues: [
         {

@@ -1,7 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { stages, type FunctionName, type StageName } from '../../lib/config/stages';
 import { POSITION_PRICE_WRITE_ATTRIBUTES, READ_ACTIONS } from '../../lib/constructs/shared-tables';
-import { functionPhysicalName } from '../../lib/stacks/service-stack';
+import { FAILURE_ALARMS } from '../../lib/constructs/service-dashboard';
+import {
+  functionPhysicalName,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../../lib/stacks/service-stack';
 import { synthStage } from '../helpers/synth';
 
 const FUNCTIONS: FunctionName[] = [
@@ -418,6 +423,52 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionLogicalId(fn) } }],
         AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
       });
+    });
+
+    it.each(FAILURE_ALARMS.map((f) => f.metric))(
+      'pages on the first %s, on the metric the handlers emit (namespace, service + stage dimensions)',
+      (metric) => {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: METRICS_NAMESPACE,
+          MetricName: metric,
+          Dimensions: Match.arrayWith([
+            { Name: 'service', Value: SERVICE_NAME },
+            { Name: 'stage', Value: stage },
+          ]),
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+          OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        });
+      },
+    );
+
+    it('shows the business metrics and the queue, DLQ and function metrics on the dashboard', () => {
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const body = JSON.stringify(dashboard.Properties.DashboardBody);
+      for (const metric of [
+        'TickersFound',
+        'TickersRefreshed',
+        'TickersWithoutData',
+        'PolygonHttpRequests',
+        'Polygon429s',
+        'Deferrals',
+        'PositionsUpdated',
+        'AnalysesStored',
+        'AnalysisFailures',
+        'XaiCostUsd',
+        'ApproximateAgeOfOldestMessage',
+        'ApproximateNumberOfMessagesVisible',
+        'Invocations',
+        'Errors',
+        'Throttles',
+        'Duration',
+        'ReadThrottleEvents',
+      ]) {
+        expect(body).toContain(`\\"${metric}\\"`);
+      }
+      expect(body).toContain(METRICS_NAMESPACE);
     });
 
     it('enforces TLS on the alarm topic and subscribes the alarm e-mail only when configured', () => {
