@@ -12,6 +12,7 @@ import {
 } from './polygon-client';
 import { documentClient, sqsClient } from './aws-clients';
 import { createJobQueue } from './job-queue';
+import { createNoDataMemo } from './no-data-memo';
 import { createPortfolioRepository } from './portfolio-repository';
 import { BudgetExhaustedError, createRequestBudget } from './request-budget';
 import { createTickerDataRepository } from './ticker-data-repository';
@@ -65,6 +66,8 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
     client: plainClient,
     tableName: config.tickerDataTable,
   });
+  // Symbols a run found without data for a session, so that a re-run of it spends no call on them.
+  const noDataMemo = createNoDataMemo({ client: plainClient, tableName: config.stateTable });
   const queue = createJobQueue({ client: sqsClient(), queueUrl: config.tickerQueueUrl });
   const budget = createRequestBudget({
     client: plainClient,
@@ -111,6 +114,8 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
       putRows: (rows) => tickerData.putRows(rows),
       defer: (job, delaySeconds) => queue.send(job, delaySeconds),
       reprice: (prices) => portfolios.reprice(prices),
+      knownNoData: (tickers, session) => noDataMemo.known(tickers, session),
+      recordNoData: (tickers, session) => noDataMemo.record(tickers, session),
       now: Date.now,
       remainingMs: () => remaining(),
       log,

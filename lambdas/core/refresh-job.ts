@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mapLimit } from './concurrency';
+import { MA50_PERIOD } from './indicators';
 import { isTradingDay } from './market-calendar';
 import {
   callKey,
@@ -98,6 +99,18 @@ export interface RefreshJobDeps {
   ) => void;
   /** Parallel DynamoDB requests. @default 16 */
   readonly concurrency?: number;
+  /**
+   * No-data memo, read when planning: which of `tickers` an earlier run already found without
+   * data for `session`. They are planned as needing nothing, so re-running a night that is
+   * complete spends no call on an unknown or untraded symbol. Optional: without it (or when it
+   * fails) every ticker is planned.
+   */
+  readonly knownNoData?: (
+    tickers: readonly string[],
+    session: string,
+  ) => Promise<ReadonlySet<string>>;
+  /** Records the tickers a finished job found without data for `session` (see `knownNoData`). */
+  readonly recordNoData?: (tickers: readonly string[], session: string) => Promise<void>;
 }
 
 export interface RepriceSummary {
@@ -153,9 +166,17 @@ export async function runRefreshJob(
 
   const stored = new Map<string, TickerDataRow[]>();
   await mapLimit(job.tickers, limit, async (t) => {
-    stored.set(t, ownRows(await deps.latestRows(t, HISTORY_ROWS)));
+    const items = await deps.latestRows(t, HISTORY_ROWS);
+    let rows = ownRows(items);
+    // Rows of the old service (one per run) can crowd ours out of the newest HISTORY_ROWS items
+    // (e.g. in the weeks after the cut-over); read further back so that MA50 keeps its history.
+    if (items.length >= HISTORY_ROWS && rows.length < MA50_PERIOD)
+      rows = ownRows(await deps.latestRows(t, REBUILT_HISTORY_ROWS));
+    stored.set(t, rows);
   });
 
+  // Tickers an earlier run of this session found without data (see `knownNoData`).
+  let knownNoData: ReadonlySet<string> = new Set<string>();
   if (!job.plan) {
     const states: StoredState[] = job.tickers.map((ticker) => {
       const rows = stored.get(ticker) ?? [];
@@ -166,7 +187,23 @@ export async function runRefreshJob(
         hasState: last?.rsiAvgGain !== undefined && last?.rsiAvgLoss !== undefined,
       };
     });
-    const plan = planRefresh(job.session, states);
+    const lacking = states
+      .filter((s) => s.lastSession === undefined || s.lastSession < job.session)
+      .map((s) => s.ticker);
+    if (deps.knownNoData && lacking.length > 0) {
+      try {
+        knownNoData = await deps.knownNoData(lacking, job.session);
+      } catch (err) {
+        // The memo only saves calls: without it the job plans every ticker, as it did before.
+        deps.log('warn', 'No-data memo unreadable; planning every ticker', {
+          error: errorText(err),
+        });
+      }
+    }
+    const plan = planRefresh(
+      job.session,
+      states.filter((s) => !knownNoData.has(s.ticker)),
+    );
     job.plan = { strategy: plan.strategy, calls: [...plan.calls] };
     job.rebuild = { ...plan.rebuildSince };
     deps.log('info', 'Refresh planned', {
@@ -176,6 +213,7 @@ export async function runRefreshJob(
       calls: plan.calls.length,
       alternativeCost: plan.alternativeCost,
       needs: plan.needs,
+      knownNoData: knownNoData.size,
     });
   }
 
@@ -194,7 +232,12 @@ export async function runRefreshJob(
         `Refresh of session ${job.session} deferred ${job.deferrals} times (last: ${reason}); giving up so the job reaches the DLQ`,
       );
     }
-    const rows = [...fetched.values()].flatMap((m) => [...m.values()]);
+    // Raw rows are kept for the resumed job, but never over a stored row that already has its
+    // indicators for the same close (readers would see them vanish until the job finishes).
+    const rows = [...fetched.entries()].flatMap(([t, m]) => {
+      const have = new Map((stored.get(t) ?? []).map((r) => [r.asOf, r]));
+      return [...m.values()].filter((r) => !keepsStored(have.get(r.asOf), r));
+    });
     if (rows.length > 0) await deps.putRows(rows);
     const delaySeconds = Math.min(900, Math.max(1, Math.ceil(delayMs / 1000)));
     await deps.defer({ ...job, deferrals: job.deferrals + 1 }, delaySeconds);
@@ -284,10 +327,8 @@ export async function runRefreshJob(
       history = ownRows(await deps.latestRows(t, REBUILT_HISTORY_ROWS));
     const merged = new Map(history.map((r) => [r.asOf, r]));
     for (const row of fetched.get(t)?.values() ?? []) {
-      const existing = merged.get(row.asOf);
       // A re-fetched bar with the same close keeps its computed indicators (reruns rewrite nothing).
-      if (!existing || existing.price !== row.price || existing.indicatorVersion === undefined)
-        merged.set(row.asOf, row);
+      if (!keepsStored(merged.get(row.asOf), row)) merged.set(row.asOf, row);
     }
     let rows = [...merged.values()].sort((a, b) => (a.asOf < b.asOf ? -1 : 1));
     if (since !== undefined) rows = rows.filter((r) => r.asOf >= since);
@@ -312,6 +353,20 @@ export async function runRefreshJob(
       count: noData.length,
       tickers: noData.slice(0, 50),
     });
+  // Memoise the symbols without data, but only once the session is known to be published (some
+  // ticker has a bar for it): a range answer cut short before an unpublished session must not
+  // make the re-run skip a symbol that does trade.
+  const newlyNoData = noData.filter((t) => !knownNoData.has(t));
+  if (deps.recordNoData && newlyNoData.length > 0 && prices.size > 0) {
+    try {
+      await deps.recordNoData(newlyNoData, job.session);
+    } catch (err) {
+      deps.log('warn', 'No-data memo not written; a re-run will look these tickers up again', {
+        count: newlyNoData.length,
+        error: errorText(err),
+      });
+    }
+  }
   const positions = await deps.reprice(prices);
   return {
     status: 'done',
@@ -324,6 +379,19 @@ export async function runRefreshJob(
     rowsWritten,
     positions,
   };
+}
+
+/** Whether a fetched bar leaves the stored row of its session as it is (same close, computed). */
+function keepsStored(existing: TickerDataRow | undefined, fetched: TickerDataRow): boolean {
+  return (
+    existing !== undefined &&
+    existing.price === fetched.price &&
+    existing.indicatorVersion !== undefined
+  );
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 function describeCall(c: PolygonCall): string {

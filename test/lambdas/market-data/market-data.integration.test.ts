@@ -220,7 +220,7 @@ describe('nightly refresh', () => {
     expect(inactive.currentPrice).toBeUndefined();
   });
 
-  it('spends no call on fresh tickers when the night is re-run, and adds no duplicate rows', async () => {
+  it('spends no call when a complete night is re-run (unknown symbol included), and adds no duplicate rows', async () => {
     // Prepare
     const before = polygon.requests.length;
     const rowsBefore = (await rowsOf('NVDA')).length;
@@ -229,11 +229,13 @@ describe('nightly refresh', () => {
     await processTickers({}, lambdaContext());
     await drain();
 
-    // Assess: only the never-seen symbol is looked up again (known limitation: no no-data memo yet).
-    expect(polygon.requests.slice(before).map((r) => r.path.split('?')[0])).toEqual([
-      `/v2/aggs/ticker/ZZZZ/range/1/day/${new Date(Date.parse(`${session}T00:00:00Z`) - 400 * 86_400_000).toISOString().slice(0, 10)}/${session}`,
-    ]);
+    // Assess: no call at all; the unknown symbol is in the no-data memo for this session.
+    expect(polygon.requests.slice(before)).toEqual([]);
     expect((await rowsOf('NVDA')).length).toBe(rowsBefore);
+    const memo = await dynamo.client.send(
+      new GetItemCommand({ TableName: dynamo.names.state, Key: { pk: { S: 'nodata#ZZZZ' } } }),
+    );
+    expect(unmarshall(memo.Item!)).toMatchObject({ ticker: 'ZZZZ', session });
   });
 
   it('costs one grouped call on a steady-state night, whatever the number of tickers', async () => {

@@ -1,0 +1,705 @@
+import { indicatorSeries } from '../../../lambdas/core/indicators';
+import {
+  isTradingDay,
+  previousTradingDay,
+  tradingDaysBack,
+  tradingDaysBetween,
+} from '../../../lambdas/core/market-calendar';
+import { sessionCloseIso } from '../../../lambdas/core/ny-time';
+import {
+  HISTORY_ROWS,
+  MAX_DEFERRALS,
+  REBUILT_HISTORY_ROWS,
+  RefreshFailedError,
+  runRefreshJob,
+  type RefreshJob,
+  type RefreshJobDeps,
+  type RefreshOutcome,
+  type RepriceSummary,
+  type UpstreamErrorInfo,
+} from '../../../lambdas/core/refresh-job';
+import { BACKFILL_SESSIONS } from '../../../lambdas/core/refresh-plan';
+import {
+  completeIndicators,
+  rowFromBar,
+  type BarLike,
+  type TickerDataRow,
+} from '../../../lambdas/core/ticker-rows';
+
+const SESSION = '2026-11-20';
+const PREV = previousTradingDay(SESSION);
+const NOW = Date.parse('2026-11-21T04:30:00.000Z');
+const FETCHED_AT = new Date(NOW).toISOString();
+const SUMMARY: RepriceSummary = { updated: 2, deleted: 0, moved: 0, conflicts: 0 };
+
+/** Deterministic close of a ticker on a date (two decimals, moves up and down). */
+function closeOf(ticker: string, date: string): number {
+  let h = 0;
+  for (const c of ticker) h = (h * 31 + c.charCodeAt(0)) % 997;
+  const day = Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+  return Math.round((60 + h / 10 + 8 * Math.sin(day / 3 + h) + 3 * Math.cos(day / 7)) * 100) / 100;
+}
+
+const barOf = (ticker: string, session: string): BarLike => {
+  const close = closeOf(ticker, session);
+  return { ticker, session, open: close, high: close + 1, low: close - 1, close, volume: 1_000 };
+};
+
+const dayBefore = (date: string) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+
+/** An upstream failure as the fetchers throw it; the fake classifier reads `info`. */
+class UpstreamError extends Error {
+  constructor(readonly info: UpstreamErrorInfo) {
+    super(info.message);
+  }
+}
+
+/**
+ * A plain in-memory world: a market where `traded` symbols have a bar every trading day, a
+ * ticker-data table keyed like DynamoDB (ticker + timestamp), a queue of scripted failures for
+ * the next fetches, and records of everything the job did.
+ */
+class World {
+  readonly traded = new Set<string>();
+  readonly unpublished = new Set<string>();
+  readonly table = new Map<string, Map<string, Record<string, unknown>>>();
+  readonly memo = new Map<string, string>();
+  /** Failures thrown by the next fetches, in order (`on` restricts one to a call key). */
+  failures: { info: UpstreamErrorInfo; on?: string }[] = [];
+  calls: string[] = [];
+  deferred: { job: RefreshJob; delaySeconds: number }[] = [];
+  puts: TickerDataRow[][] = [];
+  repriced: Map<string, { price: number; asOf: string }>[] = [];
+  reads: { ticker: string; limit: number }[] = [];
+  logs: { level: string; message: string; data?: Record<string, unknown> }[] = [];
+  recorded: { tickers: string[]; session: string }[] = [];
+  remaining = 900_000;
+
+  constructor(traded: readonly string[]) {
+    for (const t of traded) this.traded.add(t);
+  }
+
+  /** Stores `n` completed sessions of a ticker ending at `through`. */
+  seed(ticker: string, n: number, through = PREV): TickerDataRow[] {
+    const rows = completeIndicators(
+      tradingDaysBack(through, n).map((d) =>
+        rowFromBar(ticker, barOf(ticker, d), 'polygon-range', '2026-01-01T00:00:00.000Z'),
+      ),
+    );
+    this.store(rows);
+    return rows;
+  }
+
+  store(rows: readonly object[]): void {
+    for (const row of rows as readonly Record<string, unknown>[]) {
+      const t = String(row.ticker);
+      let m = this.table.get(t);
+      if (!m) this.table.set(t, (m = new Map()));
+      // Numbers survive DynamoDB exactly, and items come back as fresh objects.
+      m.set(String(row.timestamp), JSON.parse(JSON.stringify(row)) as Record<string, unknown>);
+    }
+  }
+
+  /** A ticker's stored rows, oldest first. */
+  rows(ticker: string): Record<string, unknown>[] {
+    return [...(this.table.get(ticker)?.values() ?? [])].sort((a, b) =>
+      String(a.timestamp) < String(b.timestamp) ? -1 : 1,
+    );
+  }
+
+  row(ticker: string, session: string): Record<string, unknown> | undefined {
+    return this.table.get(ticker)?.get(sessionCloseIso(session));
+  }
+
+  private fetch(key: string): void {
+    this.calls.push(key);
+    const next = this.failures[0];
+    if (next && (next.on === undefined || next.on === key)) {
+      this.failures.shift();
+      throw new UpstreamError(next.info);
+    }
+  }
+
+  deps(overrides: Partial<RefreshJobDeps> = {}): RefreshJobDeps {
+    return {
+      fetchGrouped: async (date) => {
+        this.fetch(`grouped:${date}`);
+        if (this.unpublished.has(date) || !isTradingDay(date)) return [];
+        return [...this.traded].map((t) => barOf(t, date));
+      },
+      fetchRange: async (ticker, from, to) => {
+        this.fetch(`range:${ticker}`);
+        if (!this.traded.has(ticker)) return [];
+        return tradingDaysBetween(dayBefore(from), to)
+          .filter((d) => !this.unpublished.has(d))
+          .map((d) => barOf(ticker, d));
+      },
+      classify: (err) =>
+        err instanceof UpstreamError ? err.info : { kind: 'other', message: String(err) },
+      latestRows: async (ticker, limit) => {
+        this.reads.push({ ticker, limit });
+        return this.rows(ticker).reverse().slice(0, limit);
+      },
+      putRows: async (rows) => {
+        this.puts.push([...rows]);
+        this.store(rows);
+      },
+      defer: async (job, delaySeconds) => {
+        this.deferred.push({ job: JSON.parse(JSON.stringify(job)) as RefreshJob, delaySeconds });
+      },
+      reprice: async (prices) => {
+        this.repriced.push(new Map(prices));
+        return SUMMARY;
+      },
+      now: () => NOW,
+      remainingMs: () => this.remaining,
+      log: (level, message, data) => this.logs.push({ level, message, data }),
+      knownNoData: async (tickers, session) =>
+        new Set(tickers.filter((t) => this.memo.get(t) === session)),
+      recordNoData: async (tickers, session) => {
+        this.recorded.push({ tickers: [...tickers], session });
+        for (const t of tickers) this.memo.set(t, session);
+      },
+      ...overrides,
+    };
+  }
+}
+
+const jobFor = (tickers: string[], extra: Partial<RefreshJob> = {}): RefreshJob => ({
+  v: 1,
+  kind: 'refresh',
+  runId: 'run-1',
+  session: SESSION,
+  tickers: [...tickers].sort(),
+  done: [],
+  deferrals: 0,
+  ...extra,
+});
+
+const done = (o: RefreshOutcome) => {
+  if (o.status !== 'done') throw new Error(`expected a finished job, got ${JSON.stringify(o)}`);
+  return o;
+};
+
+/** Indicators a from-scratch computation over a ticker's whole stored history gives its last row. */
+const expectedLast = (world: World, ticker: string) => {
+  const closes = world.rows(ticker).map((r) => r.price as number);
+  return indicatorSeries(closes)[closes.length - 1];
+};
+
+/** The comparable content of a stored row (what the job computed, not when it fetched it). */
+const content = (r: Record<string, unknown>) => {
+  const { fetchedAt: _f, source: _s, ...rest } = r;
+  return rest;
+};
+
+describe('runRefreshJob: a steady-state night', () => {
+  it('refreshes every ticker with one grouped call and continues their indicators exactly', async () => {
+    // Prepare
+    const world = new World(['AAPL', 'MSFT', 'NVDA', 'TSLA']);
+    for (const t of ['AAPL', 'MSFT', 'NVDA']) world.seed(t, 80);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['AAPL', 'MSFT', 'NVDA']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual([`grouped:${SESSION}`]);
+    expect(outcome).toEqual({
+      status: 'done',
+      session: SESSION,
+      strategy: 'range',
+      refreshed: ['AAPL', 'MSFT', 'NVDA'],
+      alreadyFresh: 0,
+      noData: [],
+      polygonCalls: 1,
+      rowsWritten: 3,
+      positions: SUMMARY,
+    });
+    for (const t of ['AAPL', 'MSFT', 'NVDA']) {
+      const row = world.row(t, SESSION)!;
+      const expected = expectedLast(world, t);
+      expect(row).toMatchObject({
+        asOf: SESSION,
+        price: closeOf(t, SESSION),
+        rsi: expected.rsi,
+        ma50: expected.ma50,
+        rsiAvgGain: expected.avgGain,
+        rsiAvgLoss: expected.avgLoss,
+        indicatorVersion: 1,
+        source: 'polygon-grouped',
+        fetchedAt: FETCHED_AT,
+      });
+    }
+    expect(world.table.has('TSLA')).toBe(false);
+    expect(world.repriced).toEqual([
+      new Map(
+        ['AAPL', 'MSFT', 'NVDA'].map((t) => [t, { price: closeOf(t, SESSION), asOf: SESSION }]),
+      ),
+    ]);
+  });
+
+  it('spends nothing and writes nothing when every ticker is already fresh, but still reprices', async () => {
+    // Prepare
+    const world = new World(['AAPL', 'NVDA']);
+    world.seed('AAPL', 60, SESSION);
+    world.seed('NVDA', 60, SESSION);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['AAPL', 'NVDA']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual([]);
+    expect(world.puts).toEqual([]);
+    expect(outcome).toMatchObject({
+      strategy: 'none',
+      alreadyFresh: 2,
+      refreshed: [],
+      rowsWritten: 0,
+    });
+    expect(world.repriced[0].get('NVDA')).toEqual({
+      price: closeOf('NVDA', SESSION),
+      asOf: SESSION,
+    });
+  });
+
+  it("reads further back when the old service's rows crowd ours out of the newest rows", async () => {
+    // Prepare: 60 sessions of ours, and one Python row per run after each of the last 60.
+    const world = new World(['OLDT']);
+    const ours = world.seed('OLDT', 60);
+    world.store(
+      ours.map((r) => ({
+        ticker: 'OLDT',
+        timestamp: `${r.asOf}T23:31:07.123456`,
+        price: r.price + 0.01,
+        rsi: 1,
+        ma50: 1,
+      })),
+    );
+
+    // Act
+    done(await runRefreshJob(jobFor(['OLDT']), world.deps()));
+
+    // Assess: MA50 is there (49 of our closes before the new one), equal to a full computation.
+    const closes = [...ours.map((r) => r.price), closeOf('OLDT', SESSION)];
+    const expected = indicatorSeries(closes)[closes.length - 1];
+    expect(world.row('OLDT', SESSION)).toMatchObject({ ma50: expected.ma50, rsi: expected.rsi });
+    expect(world.reads.filter((r) => r.ticker === 'OLDT').map((r) => r.limit)).toEqual([
+      HISTORY_ROWS,
+      REBUILT_HISTORY_ROWS,
+    ]);
+  });
+});
+
+describe('runRefreshJob: deferral', () => {
+  /** One steady ticker and three new ones: a grouped call and three history calls. */
+  const prepare = () => {
+    const world = new World(['NVDA', 'AAA', 'BBB', 'CCC']);
+    world.seed('NVDA', 80);
+    return { world, job: jobFor(['NVDA', 'AAA', 'BBB', 'CCC']) };
+  };
+
+  it.each<[string, UpstreamErrorInfo, string, number]>([
+    [
+      'the budget is spent',
+      { kind: 'budget', retryAfterMs: 12_345, message: 'budget' },
+      'budget',
+      13,
+    ],
+    ['the budget gives no hint', { kind: 'budget', message: 'budget' }, 'budget', 60],
+    ['Polygon answers 429', { kind: 'rate-limited', message: '429' }, 'rate-limited', 60],
+    [
+      'Polygon answers 429 with Retry-After',
+      { kind: 'rate-limited', retryAfterMs: 1_500, message: '429' },
+      'rate-limited',
+      2,
+    ],
+    [
+      'Polygon answers 403 (session not published)',
+      { kind: 'not-available', message: '403' },
+      'not-published',
+      900,
+    ],
+    ['Polygon answers 5xx', { kind: 'server', message: '503' }, 'upstream-error', 300],
+    ['the request times out', { kind: 'network', message: 'timeout' }, 'upstream-error', 300],
+    [
+      'the wait is longer than SQS allows',
+      { kind: 'budget', retryAfterMs: 3_600_000, message: 'budget' },
+      'budget',
+      900,
+    ],
+  ])(
+    're-enqueues the job when %s, keeping its plan and its finished calls',
+    async (_, info, reason, delay) => {
+      // Prepare: the third call (history of BBB) fails.
+      const { world, job } = prepare();
+      world.failures = [{ info, on: 'range:BBB' }];
+
+      // Act
+      const outcome = await runRefreshJob(job, world.deps());
+
+      // Assess
+      expect(outcome).toEqual({
+        status: 'deferred',
+        reason,
+        delaySeconds: delay,
+        polygonCalls: 2,
+        remainingCalls: 2,
+      });
+      expect(world.deferred).toHaveLength(1);
+      const [{ job: next, delaySeconds }] = world.deferred;
+      expect(delaySeconds).toBe(delay);
+      expect(delaySeconds).toBeLessThanOrEqual(900);
+      expect(next).toMatchObject({
+        runId: 'run-1',
+        session: SESSION,
+        tickers: job.tickers,
+        deferrals: 1,
+        done: [`grouped:${SESSION}`, 'range:AAA'],
+        plan: {
+          strategy: 'range',
+          calls: [
+            { kind: 'grouped', date: SESSION },
+            { kind: 'range', ticker: 'AAA', from: '2025-10-16', to: SESSION },
+            { kind: 'range', ticker: 'BBB', from: '2025-10-16', to: SESSION },
+            { kind: 'range', ticker: 'CCC', from: '2025-10-16', to: SESSION },
+          ],
+        },
+        rebuild: { AAA: '2025-10-16', BBB: '2025-10-16', CCC: '2025-10-16' },
+      });
+      // What was fetched is kept (raw) for the resumed job; nothing is repriced yet.
+      // (The grouped day carries the session's bar of every ticker; AAA's history came whole.)
+      const written = world.puts.flat();
+      const sessionsOf = (t: string) => written.filter((r) => r.ticker === t).map((r) => r.asOf);
+      for (const t of ['NVDA', 'BBB', 'CCC']) expect(sessionsOf(t)).toEqual([SESSION]);
+      expect(sessionsOf('AAA').sort()).toEqual(tradingDaysBetween('2025-10-15', SESSION));
+      expect(written.every((r) => r.indicatorVersion === undefined)).toBe(true);
+      expect(world.repriced).toEqual([]);
+    },
+  );
+
+  it('defers when the grouped day of the session is empty on a trading day (not published yet)', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80);
+    world.unpublished.add(SESSION);
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(['NVDA']), world.deps());
+
+    // Assess: the call is not marked done, so the resumed job asks again.
+    expect(outcome).toMatchObject({
+      status: 'deferred',
+      reason: 'not-published',
+      delaySeconds: 900,
+    });
+    expect(world.deferred[0].job.done).toEqual([]);
+    expect(world.deferred[0].job.plan?.calls).toEqual([{ kind: 'grouped', date: SESSION }]);
+    expect(world.puts).toEqual([]);
+  });
+
+  it('defers before calling when the invocation is running out of time', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80);
+    world.remaining = 100_000;
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(['NVDA']), world.deps());
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'deferred', reason: 'time', delaySeconds: 1 });
+    expect(world.calls).toEqual([]);
+  });
+
+  it(`gives up after ${MAX_DEFERRALS} deferrals so that the job reaches the DLQ`, async () => {
+    // Prepare
+    const { world, job } = prepare();
+    world.failures = [{ info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' } }];
+
+    // Act + Assess
+    await expect(runRefreshJob({ ...job, deferrals: MAX_DEFERRALS }, world.deps())).rejects.toThrow(
+      new RegExp(`deferred ${MAX_DEFERRALS} times \\(last: budget\\)`),
+    );
+    expect(world.deferred).toEqual([]);
+  });
+
+  it('still defers on the last allowed attempt', async () => {
+    // Prepare
+    const { world, job } = prepare();
+    world.failures = [{ info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' } }];
+
+    // Act
+    const outcome = await runRefreshJob({ ...job, deferrals: MAX_DEFERRALS - 1 }, world.deps());
+
+    // Assess
+    expect(outcome.status).toBe('deferred');
+    expect(world.deferred[0].job.deferrals).toBe(MAX_DEFERRALS);
+  });
+
+  it.each<UpstreamErrorInfo['kind']>(['auth', 'request', 'bad-response', 'other'])(
+    'fails loudly (no deferral) on a %s error',
+    async (kind) => {
+      // Prepare
+      const { world, job } = prepare();
+      world.failures = [{ info: { kind, message: `Unknown API Key (${kind})` } }];
+
+      // Act
+      const error: unknown = await runRefreshJob(job, world.deps()).catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(RefreshFailedError);
+      expect((error as Error).message).toBe(
+        `Polygon grouped daily ${SESSION} failed: Unknown API Key (${kind})`,
+      );
+      expect(world.deferred).toEqual([]);
+      expect(world.repriced).toEqual([]);
+    },
+  );
+
+  it('resumes a deferred job where it stopped and ends with the rows of an uninterrupted one', async () => {
+    // Prepare: a run that is deferred twice (429, then budget), and a control run that is not.
+    const { world, job } = prepare();
+    world.failures = [
+      { info: { kind: 'rate-limited', message: '429' }, on: 'range:BBB' },
+      { info: { kind: 'budget', retryAfterMs: 500, message: 'budget' }, on: 'range:CCC' },
+    ];
+    const control = prepare();
+    const expected = done(await runRefreshJob(control.job, control.world.deps()));
+
+    // Act
+    const first = await runRefreshJob(job, world.deps());
+    const second = await runRefreshJob(world.deferred[0].job, world.deps());
+    const third = done(await runRefreshJob(world.deferred[1].job, world.deps()));
+
+    // Assess: every call made once (plus the failed attempts), none repeated after resuming.
+    expect(first).toMatchObject({ status: 'deferred', polygonCalls: 2 });
+    expect(second).toMatchObject({ status: 'deferred', polygonCalls: 1 });
+    expect(world.calls).toEqual([
+      `grouped:${SESSION}`,
+      'range:AAA',
+      'range:BBB',
+      'range:BBB',
+      'range:CCC',
+      'range:CCC',
+    ]);
+    expect(world.deferred[1].job).toMatchObject({
+      deferrals: 2,
+      done: [`grouped:${SESSION}`, 'range:AAA', 'range:BBB'],
+    });
+    expect(third).toMatchObject({
+      refreshed: ['AAA', 'BBB', 'CCC', 'NVDA'],
+      noData: [],
+      polygonCalls: 1,
+    });
+    for (const t of ['NVDA', 'AAA', 'BBB', 'CCC']) {
+      expect(world.rows(t).map(content)).toEqual(control.world.rows(t).map(content));
+      expect(world.rows(t).every((r) => r.indicatorVersion === 1)).toBe(true);
+    }
+    expect(world.repriced).toEqual(control.world.repriced);
+    expect(expected.refreshed).toEqual(third.refreshed);
+  });
+
+  it('does not overwrite stored computed rows with raw ones when a backfill is deferred', async () => {
+    // Prepare: enough new tickers for a grouped backfill; NVDA already has 80 computed sessions.
+    const newcomers = Array.from({ length: BACKFILL_SESSIONS + 5 }, (_, i) => `N${i}`);
+    const world = new World(['NVDA', ...newcomers]);
+    world.seed('NVDA', 80);
+    const before = new Map(world.rows('NVDA').map((r) => [String(r.asOf), r]));
+    // The 101st grouped day fails: the first 100 (oldest first) are fetched and kept.
+    const days = tradingDaysBack(SESSION, BACKFILL_SESSIONS);
+    world.failures = [
+      {
+        info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' },
+        on: `grouped:${days[100]}`,
+      },
+    ];
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(['NVDA', ...newcomers]), world.deps());
+
+    // Assess: NVDA's computed rows are untouched; its older sessions were new rows, written raw.
+    expect(outcome).toMatchObject({ status: 'deferred', polygonCalls: 100 });
+    for (const [asOf, row] of before) expect(world.row('NVDA', asOf)).toEqual(row);
+    expect(world.rows('NVDA')).toHaveLength(
+      new Set([...before.keys(), ...days.slice(0, 100)]).size,
+    );
+    expect(world.rows('N0')).toHaveLength(100);
+
+    // And the resumed job completes everything from the full history.
+    const resumed = done(await runRefreshJob(world.deferred[0].job, world.deps()));
+    expect(resumed.polygonCalls).toBe(10);
+    const nvda = world.row('NVDA', SESSION)!;
+    expect(nvda).toMatchObject({ rsi: expectedLast(world, 'NVDA').rsi });
+    expect(world.rows('N0').every((r) => r.indicatorVersion === 1)).toBe(true);
+  });
+});
+
+describe('runRefreshJob: tickers without data', () => {
+  it('spends no history call on a new ticker missing from the grouped day of the session', async () => {
+    // Prepare: ZZZZ is unknown to the market.
+    const world = new World(['NVDA', 'AAPL']);
+    world.seed('NVDA', 80);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['NVDA', 'AAPL', 'ZZZZ']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual([`grouped:${SESSION}`, 'range:AAPL']);
+    expect(outcome).toMatchObject({
+      refreshed: ['AAPL', 'NVDA'],
+      noData: ['ZZZZ'],
+      polygonCalls: 2,
+    });
+  });
+
+  it('reports a ticker without data, writes no row for it and prices nothing', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80, SESSION);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['NVDA', 'ZZZZ']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual(['range:ZZZZ']);
+    expect(outcome).toMatchObject({ noData: ['ZZZZ'], alreadyFresh: 1, rowsWritten: 0 });
+    expect(world.table.has('ZZZZ')).toBe(false);
+    expect(world.puts.flat().some((r) => r.ticker === 'ZZZZ')).toBe(false);
+    expect(world.repriced[0].has('ZZZZ')).toBe(false);
+    expect(world.logs).toContainEqual({
+      level: 'warn',
+      message: 'Tickers without data for the session',
+      data: { session: SESSION, count: 1, tickers: ['ZZZZ'] },
+    });
+  });
+
+  it('reports a delisted ticker whose history stops before the session', async () => {
+    // Prepare: GONE has history through the previous session but trades no more.
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80);
+    world.seed('GONE', 80);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['NVDA', 'GONE']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual([`grouped:${SESSION}`]);
+    expect(outcome).toMatchObject({ refreshed: ['NVDA'], noData: ['GONE'] });
+    expect(world.row('GONE', SESSION)).toBeUndefined();
+    expect(world.repriced[0].has('GONE')).toBe(false);
+  });
+});
+
+describe('runRefreshJob: no-data memo', () => {
+  it('records the tickers without data, and a re-run of the session spends no call on them', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80, SESSION);
+    const job = jobFor(['NVDA', 'ZZZZ']);
+    await runRefreshJob(job, world.deps());
+    const callsBefore = world.calls.length;
+
+    // Act
+    const rerun = done(await runRefreshJob(job, world.deps()));
+
+    // Assess: recorded once, for this session; the re-run still reports it without data.
+    expect(world.recorded).toEqual([{ tickers: ['ZZZZ'], session: SESSION }]);
+    expect(world.calls.slice(callsBefore)).toEqual([]);
+    expect(rerun).toMatchObject({
+      strategy: 'none',
+      polygonCalls: 0,
+      noData: ['ZZZZ'],
+      alreadyFresh: 1,
+    });
+    expect(world.logs.filter((l) => l.message === 'Refresh planned').map((l) => l.data)).toEqual([
+      expect.objectContaining({ knownNoData: 0, calls: 1 }),
+      expect.objectContaining({ knownNoData: 1, calls: 0 }),
+    ]);
+  });
+
+  it('looks up only the tickers that lack the session', async () => {
+    // Prepare
+    const world = new World(['NVDA', 'AAPL']);
+    world.seed('NVDA', 80, SESSION);
+    world.seed('AAPL', 80);
+    const asked: string[][] = [];
+
+    // Act
+    await runRefreshJob(
+      jobFor(['NVDA', 'AAPL', 'ZZZZ']),
+      world.deps({
+        knownNoData: async (tickers) => {
+          asked.push([...tickers]);
+          return new Set<string>();
+        },
+      }),
+    );
+
+    // Assess
+    expect(asked).toEqual([['AAPL', 'ZZZZ']]);
+  });
+
+  it('plans a ticker again for a later session', async () => {
+    // Prepare: ZZZZ had no data for the previous session.
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80, SESSION);
+    world.memo.set('ZZZZ', PREV);
+
+    // Act
+    done(await runRefreshJob(jobFor(['NVDA', 'ZZZZ']), world.deps()));
+
+    // Assess
+    expect(world.calls).toEqual(['range:ZZZZ']);
+    expect(world.memo.get('ZZZZ')).toBe(SESSION);
+  });
+
+  it('records nothing while no ticker of the job shows the session is published', async () => {
+    // Prepare: a job of only an unknown symbol; its empty answer proves nothing about the session.
+    const world = new World(['NVDA']);
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['ZZZZ']), world.deps()));
+
+    // Assess
+    expect(outcome.noData).toEqual(['ZZZZ']);
+    expect(world.recorded).toEqual([]);
+  });
+
+  it('plans every ticker when the memo cannot be read, and finishes when it cannot be written', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80, SESSION);
+    world.memo.set('ZZZZ', SESSION);
+    const deps = world.deps({
+      knownNoData: () => Promise.reject(new Error('ProvisionedThroughputExceededException')),
+      recordNoData: () => Promise.reject(new Error('AccessDeniedException')),
+    });
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['NVDA', 'ZZZZ']), deps));
+
+    // Assess
+    expect(world.calls).toEqual(['range:ZZZZ']);
+    expect(outcome.noData).toEqual(['ZZZZ']);
+    expect(world.logs.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      'No-data memo unreadable; planning every ticker',
+      'Tickers without data for the session',
+      'No-data memo not written; a re-run will look these tickers up again',
+    ]);
+  });
+
+  it('works without the memo dependencies', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80, SESSION);
+    const { knownNoData: _k, recordNoData: _r, ...deps } = world.deps();
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['NVDA', 'ZZZZ']), deps));
+
+    // Assess
+    expect(outcome.noData).toEqual(['ZZZZ']);
+    expect(world.calls).toEqual(['range:ZZZZ']);
+  });
+});
