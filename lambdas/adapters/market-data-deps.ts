@@ -15,6 +15,7 @@ import { createJobQueue } from './job-queue';
 import { createNoDataMemo } from './no-data-memo';
 import { createPortfolioRepository } from './portfolio-repository';
 import { BudgetExhaustedError, createRequestBudget } from './request-budget';
+import { createRefreshMarker } from './refresh-marker';
 import { createTickerDataRepository } from './ticker-data-repository';
 import type {
   MarketMetric,
@@ -69,6 +70,7 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
   // Symbols a run found without data for a session, so that a re-run of it spends no call on them.
   const noDataMemo = createNoDataMemo({ client: plainClient, tableName: config.stateTable });
   const queue = createJobQueue({ client: sqsClient(), queueUrl: config.tickerQueueUrl });
+  const marker = createRefreshMarker({ client: plainClient, tableName: config.stateTable });
   const budget = createRequestBudget({
     client: plainClient,
     tableName: config.stateTable,
@@ -126,6 +128,7 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
     jobDeps: () => jobDeps(context),
     now: Date.now,
     newRunId: () => `manual-${randomUUID()}`,
+    recordRefreshed: (session, summary) => marker.record(session, summary),
     count,
     log,
   });

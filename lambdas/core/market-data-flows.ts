@@ -134,6 +134,11 @@ export interface ProcessTickerDeps extends FlowObservability {
   readonly jobDeps: () => RefreshJobDeps;
   readonly now: () => number;
   readonly newRunId: () => string;
+  /** Records that a refresh of `session` completed (read by the freshness check). */
+  readonly recordRefreshed: (
+    session: string,
+    summary: { refreshed: number; noData: number },
+  ) => Promise<void>;
 }
 
 export type ProcessTickerResult =
@@ -207,6 +212,10 @@ async function runAndCount(job: RefreshJob, deps: ProcessTickerDeps): Promise<Re
     deps.count('Deferrals', 1);
     return outcome;
   }
+  await deps.recordRefreshed(outcome.session, {
+    refreshed: outcome.refreshed.length + outcome.alreadyFresh,
+    noData: outcome.noData.length,
+  });
   deps.count('TickersRefreshed', outcome.refreshed.length);
   deps.count('TickersAlreadyFresh', outcome.alreadyFresh);
   deps.count('TickersWithoutData', outcome.noData.length);

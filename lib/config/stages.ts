@@ -6,9 +6,9 @@
 /** The stages this app can synthesize. */
 export type StageName = 'dev' | 'prod';
 
-/** The four functions of the service, by the name operators type. */
+/** The functions of the service, by the name operators type (the four of SYSTEM.md plus the freshness check). */
 export type FunctionName =
-  'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio';
+  'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio' | 'checkFreshness';
 
 /** UTC cron fields of an EventBridge rule (`cron(minute hour day month weekDay year)`). */
 export interface CronFields {
@@ -64,6 +64,8 @@ export interface StageConfig {
   readonly schedules: {
     readonly tickerRefresh: ScheduleConfig;
     readonly analysis: ScheduleConfig;
+    /** When the data-freshness check runs (its deadline for the night's refresh). */
+    readonly freshnessCheck: ScheduleConfig;
   };
   readonly functions: Readonly<Record<FunctionName, FunctionConfig>>;
   readonly tickerQueue: QueueConsumerConfig;
@@ -105,6 +107,8 @@ const region = 'us-east-1';
 const tickerRefreshCron: CronFields = { minute: '30', hour: '4', weekDay: 'TUE-SAT' };
 /** 06:00 UTC leaves 90 minutes for the refresh (and its deferrals) to finish first. */
 const analysisCron: CronFields = { minute: '0', hour: '6', weekDay: 'TUE-SAT' };
+/** 09:15 UTC: the refresh (04:30) and its deferrals have had hours; minute 15 avoids the top of the hour. */
+const freshnessCron: CronFields = { minute: '15', hour: '9', weekDay: 'TUE-SAT' };
 
 const functions: Record<FunctionName, FunctionConfig> = {
   processTickers: { memoryMb: 512, timeoutSeconds: 120 },
@@ -113,6 +117,7 @@ const functions: Record<FunctionName, FunctionConfig> = {
   analyzePortfolios: { memoryMb: 512, timeoutSeconds: 120 },
   // The xAI call times out well below this (see XAI timeout in the handler config).
   analyzePortfolio: { memoryMb: 512, timeoutSeconds: 180 },
+  checkFreshness: { memoryMb: 256, timeoutSeconds: 30 },
 };
 
 const sharedTables = (stage: StageName) => ({
@@ -170,6 +175,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     schedules: {
       tickerRefresh: { enabled: false, cron: tickerRefreshCron },
       analysis: { enabled: false, cron: analysisCron },
+      freshnessCheck: { enabled: false, cron: freshnessCron },
     },
     ownedTables: 'create',
     removalPolicy: 'destroy',
@@ -181,6 +187,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     schedules: {
       tickerRefresh: { enabled: true, cron: tickerRefreshCron },
       analysis: { enabled: true, cron: analysisCron },
+      freshnessCheck: { enabled: true, cron: freshnessCron },
     },
     // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
     analysisQueue: { ...consumer, maxConcurrency: 5 },

@@ -14,20 +14,23 @@ export interface ScheduledRuleProps {
 export interface IngestSchedulesProps {
   readonly tickerRefresh: ScheduledRuleProps;
   readonly analysis: ScheduledRuleProps;
+  readonly freshnessCheck: ScheduledRuleProps;
 }
 
 /**
- * The two nightly EventBridge rules. A rule switched off by config stays in the template with
+ * The nightly EventBridge rules (refresh, analysis, freshness check). A rule switched off by config stays in the template with
  * `State: DISABLED` (the rollback switch: disable these, re-enable the old service's rules).
  */
 export class IngestSchedules extends Construct {
   public readonly tickerRefreshRule: events.Rule;
   public readonly analysisRule: events.Rule;
+  public readonly freshnessRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: IngestSchedulesProps) {
     super(scope, id);
     this.tickerRefreshRule = this.rule('TickerRefreshRule', props.tickerRefresh);
     this.analysisRule = this.rule('AnalysisRule', props.analysis);
+    this.freshnessRule = this.rule('FreshnessCheckRule', props.freshnessCheck);
   }
 
   private rule(id: string, props: ScheduledRuleProps): events.Rule {

@@ -206,6 +206,17 @@ export class ServiceDashboard extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
+    alarm('StaleDataAlarm', {
+      alarmName: `${props.alarmPrefix}-StaleData`,
+      alarmDescription:
+        'The latest trading session was not refreshed by the freshness deadline (holidays never page). ' +
+        'Check processTicker logs and the ticker DLQ; run processTickers by hand once fixed.',
+      metric: business('StaleData', 'Maximum', Duration.hours(1)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Market data: tickers found vs refreshed (per hour)',

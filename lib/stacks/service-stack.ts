@@ -33,6 +33,7 @@ export const functionEntries: Readonly<Record<FunctionName, string>> = {
   processTicker: 'process-ticker.ts',
   analyzePortfolios: 'analyze-portfolios.ts',
   analyzePortfolio: 'analyze-portfolio.ts',
+  checkFreshness: 'check-freshness.ts',
 };
 
 const descriptions: Readonly<Record<FunctionName, string>> = {
@@ -42,6 +43,8 @@ const descriptions: Readonly<Record<FunctionName, string>> = {
     'Refreshes market data from Polygon within the request budget and reprices positions',
   analyzePortfolios: 'Queues one Grok analysis per active portfolio',
   analyzePortfolio: 'Analyses one portfolio with Grok and stores the scores',
+  checkFreshness:
+    'Publishes StaleData = 1 when the latest session was not refreshed by the deadline',
 };
 
 /**
@@ -122,8 +125,10 @@ export class ServiceStack extends Stack {
       processTicker: fn('processTicker'),
       analyzePortfolios: fn('analyzePortfolios'),
       analyzePortfolio: fn('analyzePortfolio'),
+      checkFreshness: fn('checkFreshness'),
     };
-    const { processTickers, processTicker, analyzePortfolios, analyzePortfolio } = this.functions;
+    const { processTickers, processTicker, analyzePortfolios, analyzePortfolio, checkFreshness } =
+      this.functions;
 
     // processTickers: read portfolios/positions, queue the refresh.
     shared.grantRead(processTickers);
@@ -173,7 +178,14 @@ export class ServiceStack extends Stack {
         schedule: config.schedules.analysis,
         target: analyzePortfolios,
       },
+      freshnessCheck: {
+        description: `Data-freshness check after the nightly refresh (${stage})`,
+        schedule: config.schedules.freshnessCheck,
+        target: checkFreshness,
+      },
     });
+    // checkFreshness reads one item: the refresh marker.
+    this.tables.state.grant(checkFreshness, 'dynamodb:GetItem');
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `backend-processing-${stage} alarms`,

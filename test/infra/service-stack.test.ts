@@ -9,12 +9,14 @@ import {
 } from '../../lib/stacks/service-stack';
 import { synthStage } from '../helpers/synth';
 
-const FUNCTIONS: FunctionName[] = [
+/** The four pipeline functions of SYSTEM.md. */
+const PIPELINE: FunctionName[] = [
   'processTickers',
   'processTicker',
   'analyzePortfolios',
   'analyzePortfolio',
 ];
+const FUNCTIONS: FunctionName[] = [...PIPELINE, 'checkFreshness'];
 
 type Resources = Record<
   string,
@@ -274,7 +276,7 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       indexArn(`portfolio-positions-${stage}`, 'PortfolioTickerIndex'),
     ];
 
-    it.each(FUNCTIONS)('%s reads the shared tables and their named indexes only', (fn) => {
+    it.each(PIPELINE)('%s reads the shared tables and their named indexes only', (fn) => {
       const statement = policyStatementsOf(fn).find((s) =>
         JSON.stringify(s.Resource).includes(`user-portfolios-${stage}`),
       );
@@ -357,6 +359,7 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       only('analyzePortfolio', config.secrets.xaiApiKey.name);
       expect(secretStatements('processTickers')).toEqual([]);
       expect(secretStatements('analyzePortfolios')).toEqual([]);
+      expect(secretStatements('checkFreshness')).toEqual([]);
     });
   });
 
@@ -368,6 +371,11 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         config.schedules.tickerRefresh.enabled,
       ] as const,
       ['analyzePortfolios', 'cron(0 6 ? * TUE-SAT *)', config.schedules.analysis.enabled] as const,
+      [
+        'checkFreshness',
+        'cron(15 9 ? * TUE-SAT *)',
+        config.schedules.freshnessCheck.enabled,
+      ] as const,
     ])('triggers %s with %s, state from config', (fn, expression, enabled) => {
       template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: expression,
@@ -386,10 +394,15 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         schedules: {
           tickerRefresh: { ...config.schedules.tickerRefresh, enabled: false },
           analysis: { ...config.schedules.analysis, enabled: false },
+          freshnessCheck: { ...config.schedules.freshnessCheck, enabled: false },
         },
       });
       const rules = Object.values(off.findResources('AWS::Events::Rule'));
-      expect(rules.map((r: any) => r.Properties.State)).toEqual(['DISABLED', 'DISABLED']);
+      expect(rules.map((r: any) => r.Properties.State)).toEqual([
+        'DISABLED',
+        'DISABLED',
+        'DISABLED',
+      ]);
     });
   });
 
@@ -443,6 +456,30 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         });
       },
     );
+
+    it('pages when the freshness check finds the latest session missing', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'StaleData',
+        Statistic: 'Maximum',
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
+    });
+
+    it('lets checkFreshness read one item of the state table and nothing else', () => {
+      const statements = policyStatementsOf('checkFreshness').filter((st) =>
+        [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')),
+      );
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:GetItem',
+          Resource: [{ 'Fn::GetAtt': ['ServiceStateTable', 'Arn'] }],
+        },
+      ]);
+    });
 
     it('shows the business metrics and the queue, DLQ and function metrics on the dashboard', () => {
       const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));

@@ -97,11 +97,9 @@ describe('redrive', () => {
   it('fails with the task failure reason', async () => {
     queues(2);
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 't' });
-    sqs
-      .on(ListMessageMoveTasksCommand)
-      .resolves({
-        Results: [{ TaskHandle: 't', Status: 'FAILED', FailureReason: 'AccessDenied' }],
-      });
+    sqs.on(ListMessageMoveTasksCommand).resolves({
+      Results: [{ TaskHandle: 't', Status: 'FAILED', FailureReason: 'AccessDenied' }],
+    });
     await expect(
       redrive({
         client: new SQSClient({}),

@@ -1,0 +1,23 @@
+import { documentClient } from '../adapters/aws-clients';
+import { createRefreshMarker } from '../adapters/refresh-marker';
+import { checkFreshness } from '../core/freshness';
+import { logger, metrics, MetricUnit } from '../shared/observability';
+import { requireEnv } from '../shared/runtime-config';
+import { withObservability } from '../shared/with-observability';
+
+let marker: ReturnType<typeof createRefreshMarker> | undefined;
+
+/** Scheduled after the nightly refresh: publishes StaleData = 1 when the latest session is missing. */
+export const handler = withObservability(async () => {
+  marker ??= createRefreshMarker({
+    client: documentClient(),
+    tableName: requireEnv('STATE_TABLE'),
+  });
+  const verdict = checkFreshness(Date.now(), await marker.lastSession());
+  // Published even when 0, so the alarm sees the check ran.
+  metrics.addMetric('StaleData', MetricUnit.Count, verdict.stale);
+  if (verdict.stale)
+    logger.error('Market data is stale: the latest session was not refreshed', { ...verdict });
+  else logger.info('Market data is fresh', { ...verdict });
+  return verdict;
+});
