@@ -22,7 +22,7 @@ import type {
   XaiFailureInfo,
 } from '../core/analysis-flows';
 import { analysisConfig, analysisFanOutConfig } from '../shared/analysis-config';
-import { countMetric, logAt, logger, MetricUnit } from '../shared/observability';
+import { correlate, countMetric, logAt, logger, MetricUnit } from '../shared/observability';
 import { apiKeyResolver } from '../shared/secrets';
 
 /** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
@@ -70,6 +70,7 @@ export function createAnalyzePortfoliosDeps(
     concurrency: 16,
     count,
     log,
+    correlate,
   };
 }
 
@@ -134,6 +135,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       concurrency: 8,
       count,
       log,
+      correlate,
     };
   };
 

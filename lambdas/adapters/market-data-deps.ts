@@ -23,7 +23,7 @@ import type {
   ProcessTickersDeps,
 } from '../core/market-data-flows';
 import type { RefreshJobDeps, UpstreamErrorInfo } from '../core/refresh-job';
-import { logger, metrics, MetricUnit } from '../shared/observability';
+import { correlate, logger, metrics, MetricUnit } from '../shared/observability';
 import { marketDataConfig } from '../shared/runtime-config';
 import { apiKeyResolver } from '../shared/secrets';
 
@@ -104,6 +104,7 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
     newRunId: randomUUID,
     count,
     log,
+    correlate,
   };
 
   const jobDeps = (context?: Context): RefreshJobDeps => {
@@ -131,6 +132,7 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
     recordRefreshed: (session, summary) => marker.record(session, summary),
     count,
     log,
+    correlate,
   });
 
   return { config, processTickers, processTicker };

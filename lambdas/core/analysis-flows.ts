@@ -55,6 +55,8 @@ export type AnalysisLog = (
 export interface AnalysisObservability {
   readonly count: (metric: AnalysisMetric, value: number) => void;
   readonly log: AnalysisLog;
+  /** Tags every following log line with the run's id (carried from analyzePortfolios). */
+  readonly correlate: (runId: string) => void;
 }
 
 /** Body of a `portfolio-analysis-queue` message. */
@@ -113,6 +115,7 @@ export async function analyzePortfoliosFlow(
   deps: AnalyzePortfoliosDeps,
 ): Promise<AnalyzePortfoliosResult> {
   const runId = deps.newRunId();
+  deps.correlate(runId);
   const portfolios = await deps.activePortfolios();
   const withPositions = await mapLimit(portfolios, deps.concurrency, (p) =>
     deps.hasPositions(p.id),
@@ -449,6 +452,7 @@ export async function analyzePortfolioFlow(
 ): Promise<BatchAnalysisResult | ManualAnalysisResult> {
   if (event.kind === 'sqs') return analyzeBatch(event.records, deps);
   const runId = `manual-${deps.newId()}`;
+  deps.correlate(runId);
   let portfolio: PortfolioRecord;
   try {
     portfolio = await resolveManualTarget(event, deps);
@@ -476,6 +480,7 @@ async function analyzeBatch(
   for (const record of records) {
     const message = parseMessage(record, deps);
     if (!message) continue;
+    if (message.runId) deps.correlate(message.runId);
     const context = {
       messageId: record.messageId,
       receiveCount: record.attributes?.ApproximateReceiveCount,

@@ -34,6 +34,8 @@ export type MarketMetric =
 export interface FlowObservability {
   readonly count: (metric: MarketMetric, value: number) => void;
   readonly log: RefreshJobDeps['log'];
+  /** Tags every following log line with the run's id (carried from processTickers in each job). */
+  readonly correlate: (runId: string) => void;
 }
 
 export interface ProcessTickersDeps extends FlowObservability {
@@ -93,6 +95,7 @@ export async function processTickersFlow(
     }
   }
   const runId = deps.newRunId();
+  deps.correlate(runId);
   const jobs: RefreshJob[] = chunk(tickers, MAX_TICKERS_PER_JOB).map((t) => ({
     v: 1,
     kind: 'refresh',
@@ -169,6 +172,7 @@ export async function processTickerFlow(
   for (const record of event.records) {
     const job = parseJob(record, deps);
     if (!job) continue;
+    deps.correlate(job.runId);
     try {
       await runAndCount(job, deps);
     } catch (err) {

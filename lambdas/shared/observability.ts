@@ -32,3 +32,8 @@ export function logAt(
 ): void {
   logger[level](message, data ?? {});
 }
+
+/** Adds the run's correlation id to every following log line of this invocation. */
+export function correlate(runId: string): void {
+  logger.appendKeys({ correlation_id: runId });
+}

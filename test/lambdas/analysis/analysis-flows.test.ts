@@ -97,6 +97,7 @@ function fakeAnalysis(
   const requests: CompletionRequest[] = [];
   const counts = new Map<AnalysisMetric, number>();
   const logs: { level: string; message: string; data?: Record<string, unknown> }[] = [];
+  const correlations: string[] = [];
   let clock = NOW;
   let ids = 0;
   let failNext: XaiFailureInfo | undefined;
@@ -187,9 +188,11 @@ function fakeAnalysis(
     concurrency: 4,
     count: (metric, value) => counts.set(metric, (counts.get(metric) ?? 0) + value),
     log: (level, message, data) => logs.push({ level, message, data }),
+    correlate: (runId) => correlations.push(runId),
   };
   return {
     deps,
+    correlations,
     claims,
     rows,
     requests,
@@ -370,6 +373,7 @@ describe('analyzePortfoliosFlow', () => {
   function fanOutDeps(failedIndexes: number[] = []) {
     const sent: AnalysisMessage[][] = [];
     const counts = new Map<string, number>();
+    const correlations: string[] = [];
     const deps: AnalyzePortfoliosDeps = {
       activePortfolios: async () => [{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }],
       hasPositions: async (id) => id !== 'p2',
@@ -382,16 +386,18 @@ describe('analyzePortfoliosFlow', () => {
       concurrency: 2,
       count: (m, v) => counts.set(m, (counts.get(m) ?? 0) + v),
       log: () => undefined,
+      correlate: (runId) => correlations.push(runId),
     };
-    return { deps, sent, counts };
+    return { deps, sent, counts, correlations };
   }
 
   it('queues one message per active portfolio with positions and counts the skipped ones', async () => {
     // Prepare
-    const { deps, sent, counts } = fanOutDeps();
+    const { deps, sent, counts, correlations } = fanOutDeps();
 
     // Act
     const result = await analyzePortfoliosFlow({ kind: 'nightly' }, deps);
+    expect(correlations).toEqual(['run-7']);
 
     // Assess
     expect(result).toEqual({ runId: 'run-7', found: 3, queued: 2, skipped: { noPositions: 1 } });
@@ -428,6 +434,7 @@ describe('analyzePortfolioFlow (queue records)', () => {
 
     // Assess
     expect(result).toEqual({ batchItemFailures: [] });
+    expect(f.correlations).toEqual(['run-1']);
     expect(f.rows).toHaveLength(1);
     const row = f.rows[0];
     expect(row).toMatchObject({
