@@ -166,6 +166,7 @@ export async function processTickerFlow(
       done: [],
       deferrals: 0,
     };
+    deps.correlate(job.runId);
     return runAndCount(job, deps);
   }
   const batchItemFailures: { itemIdentifier: string }[] = [];

@@ -17,6 +17,8 @@ export function withObservability<E, R>(fn: (event: E, context: Context) => Prom
       throw err;
     } finally {
       metrics.publishStoredMetrics();
+      // A warm container must not tag the next invocation with this one's run.
+      logger.removeKeys(['correlation_id']);
     }
   };
 }
