@@ -1,0 +1,133 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import type { FunctionName } from '../../lib/config/stages';
+import { functionEntries } from '../../lib/stacks/service-stack';
+import type { LambdaHandler } from './lambda-runtime';
+
+/** The repository root (scripts/lib/../..). */
+export const repoRoot = path.resolve(__dirname, '..', '..');
+
+/** Where `npm start` and `npm run invoke` build the bundles (gitignored). */
+export const DEFAULT_BUNDLE_DIR = path.join(repoRoot, '.local', 'bundles');
+
+/** One function's deployable code: the file Lambda loads and the export it calls. */
+export interface FunctionBundle {
+  readonly fn: FunctionName;
+  readonly file: string;
+  readonly exportName: string;
+  /** `esbuild`: built here with the deployed settings; `cdk-out`: a synthesized asset. */
+  readonly origin: 'esbuild' | 'cdk-out';
+}
+
+/**
+ * Builds the functions' bundles with the settings `WorkerFunction` gives NodejsFunction (CommonJS,
+ * target node20, minified, source maps without sources, every dependency including the AWS SDK
+ * bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset.
+ */
+export async function buildBundles(
+  fns: readonly FunctionName[],
+  outDir: string = DEFAULT_BUNDLE_DIR,
+): Promise<FunctionBundle[]> {
+  const entryPoints = Object.fromEntries(
+    fns.map((fn) => [
+      `${fn}/index`,
+      path.join(repoRoot, 'lambdas', 'handlers', functionEntries[fn]),
+    ]),
+  );
+  const result = await build({
+    entryPoints,
+    outdir: outDir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: 'silent',
+  });
+  if (result.errors.length > 0) {
+    throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
+  }
+  return fns.map((fn) => ({
+    fn,
+    file: path.join(outDir, fn, 'index.js'),
+    exportName: 'handler',
+    origin: 'esbuild',
+  }));
+}
+
+interface TemplateResource {
+  readonly Type?: string;
+  readonly Properties?: { readonly FunctionName?: unknown; readonly Handler?: unknown };
+  readonly Metadata?: Record<string, unknown>;
+}
+
+/**
+ * Finds each function's bundle in a synthesized cloud assembly, as SYSTEM.md has tools do: the
+ * `AWS::Lambda::Function` whose `FunctionName` ends in `-<function>`, its asset directory from
+ * `Metadata['aws:asset:path']` and its file and export from `Handler` (`index.handler`).
+ * Prefers the `dev` stage's template when several stages are synthesized (the code is the same).
+ */
+export function bundlesFromCdkOut(
+  cdkOutDir: string,
+  fns: readonly FunctionName[],
+): FunctionBundle[] {
+  if (!existsSync(cdkOutDir)) {
+    throw new Error(`${cdkOutDir} does not exist: run "npm run synth" first, or drop --cdk-out`);
+  }
+  const templates = readdirSync(cdkOutDir)
+    .filter((f) => f.endsWith('.template.json'))
+    .sort((a, b) => Number(b.includes('-dev.')) - Number(a.includes('-dev.')) || (a < b ? -1 : 1));
+  const found = new Map<FunctionName, FunctionBundle>();
+  for (const file of templates) {
+    const template = JSON.parse(readFileSync(path.join(cdkOutDir, file), 'utf8')) as {
+      Resources?: Record<string, TemplateResource>;
+    };
+    for (const resource of Object.values(template.Resources ?? {})) {
+      if (resource.Type !== 'AWS::Lambda::Function') continue;
+      const name = resource.Properties?.FunctionName;
+      const fn = fns.find((f) => typeof name === 'string' && name.endsWith(`-${f}`));
+      const assetPath = resource.Metadata?.['aws:asset:path'];
+      const handler = resource.Properties?.Handler;
+      if (!fn || found.has(fn) || typeof assetPath !== 'string' || typeof handler !== 'string')
+        continue;
+      const dot = handler.lastIndexOf('.');
+      const assetDir = path.resolve(cdkOutDir, assetPath);
+      const moduleFile = path.join(assetDir, `${handler.slice(0, dot)}.js`);
+      if (!existsSync(moduleFile)) {
+        throw new Error(
+          `${file} names ${moduleFile} as ${fn}'s code, but it does not exist (was the app synthesized with bundling skipped?); run "npm run synth"`,
+        );
+      }
+      found.set(fn, {
+        fn,
+        file: moduleFile,
+        exportName: handler.slice(dot + 1),
+        origin: 'cdk-out',
+      });
+    }
+  }
+  const missing = fns.filter((fn) => !found.has(fn));
+  if (missing.length > 0) {
+    throw new Error(
+      `No bundle for ${missing.join(', ')} in ${cdkOutDir} (no AWS::Lambda::Function named *-<function> with an asset path); run "npm run synth"`,
+    );
+  }
+  return fns.map((fn) => found.get(fn)!);
+}
+
+/**
+ * Loads a bundle as the Node.js runtime does (`require` of the file, then its export). The
+ * environment contract must be in `process.env` first: Powertools reads it at module load.
+ */
+export function loadHandler(bundle: FunctionBundle): LambdaHandler {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(bundle.file) as Record<string, unknown>;
+  const handler = mod[bundle.exportName];
+  if (typeof handler !== 'function') {
+    throw new Error(`${bundle.file} does not export a function named "${bundle.exportName}"`);
+  }
+  return handler as LambdaHandler;
+}

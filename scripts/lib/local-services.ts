@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { stages, type FunctionName } from '../../lib/config/stages';
+import { functionPhysicalName } from '../../lib/stacks/service-stack';
+import { isTradingDay } from '../../lambdas/core/market-calendar';
+import type { LocalDynamo } from '../../sim/local-dynamo';
+import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';
+import { defaultLocalTableNames, type LocalTableNames } from '../../sim/local-tables';
+import {
+  SIMULATOR_API_KEY,
+  startPolygonSimulator,
+  type PolygonSimulator,
+} from '../../sim/polygon-simulator';
+import { startXaiSimulator, type XaiSimulator } from '../../sim/xai-simulator';
+import { buildBundles, bundlesFromCdkOut, loadHandler, type FunctionBundle } from './bundles';
+import type { Cleanup } from './cleanup';
+import { startEmbeddedDynamo, tableDefinitions } from './embedded-dynamo';
+import { invokeLikeLambda, type FunctionSettings, type LambdaHandler } from './lambda-runtime';
+import { applySeed, loadSeed, seedTickers, type SeedResult } from './seed';
+
+/** The stage name of everything a local run creates (tables, queues, function names). */
+export const LOCAL_STAGE = 'local';
+
+/** How much faster than real time the simulated Polygon's clock and the request budget run. */
+export const TIME_SCALE = 30;
+
+/** The stage whose settings (timeouts, memory, batch sizes, model, budget) a local run uses. */
+const base = stages.dev;
+
+/** Where one upstream API is: the local simulator or the real service. */
+export interface Upstream {
+  readonly mode: 'simulated' | 'real';
+  readonly url: string;
+}
+
+/** The upstreams of a run: simulated unless the key of the real service is in the environment. */
+export interface Upstreams {
+  readonly polygon: Upstream;
+  readonly xai: Upstream;
+}
+
+/** Options of {@link startLocalServices}. */
+export interface LocalServicesOptions {
+  /** The functions whose bundles are built (or located) and loaded. */
+  readonly functions: readonly FunctionName[];
+  readonly seedFile: string;
+  /** Persist the DynamoDB data here; in memory when absent. */
+  readonly dataDir?: string;
+  /** Take the bundles from this synthesized cloud assembly instead of building them. */
+  readonly cdkOut?: string;
+  /** Powertools log level of the handlers. */
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Everything started is registered here, as soon as it is up. */
+  readonly cleanup: Cleanup;
+  /** The caller's environment: its POLYGON_API_KEY / XAI_API_KEY select the real upstreams. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Progress lines while starting. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** The embedded services with the bundled handlers loaded against them. */
+export interface LocalServices {
+  readonly upstreams: Upstreams;
+  /** 1 when Polygon is real (its rate limit is real time), else {@link TIME_SCALE}. */
+  readonly timeScale: number;
+  readonly names: LocalTableNames;
+  readonly dynamo: LocalDynamo;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sqs: LocalSqs;
+  readonly queues: {
+    readonly tickers: { readonly name: string; readonly queueUrl: string; readonly dlqUrl: string };
+    readonly analysis: {
+      readonly name: string;
+      readonly queueUrl: string;
+      readonly dlqUrl: string;
+    };
+  };
+  readonly polygonSimulator?: PolygonSimulator;
+  readonly xaiSimulator?: XaiSimulator;
+  readonly seed: SeedResult;
+  readonly bundles: readonly FunctionBundle[];
+  readonly tablesFromCache: boolean;
+  /** Batch size of each queue's event source, from the stage config. */
+  readonly batchSizes: { readonly tickers: number; readonly analysis: number };
+  /** Lambda settings (name, timeout, memory) of a function. */
+  settings(fn: FunctionName): FunctionSettings;
+  /** The loaded handler of a function. */
+  handler(fn: FunctionName): LambdaHandler;
+  /** Invokes a function the way Lambda does (JSON in and out, context, timeout). */
+  invoke(fn: FunctionName, event: unknown): Promise<unknown>;
+}
+
+/** Which upstreams a run uses, from the environment. */
+export function chooseUpstreams(env: NodeJS.ProcessEnv): Upstreams {
+  return {
+    polygon: env.POLYGON_API_KEY
+      ? { mode: 'real', url: env.POLYGON_BASE_URL || base.polygonBaseUrl }
+      : { mode: 'simulated', url: '' },
+    xai: env.XAI_API_KEY
+      ? { mode: 'real', url: env.XAI_API_URL || base.xaiApiUrl }
+      : { mode: 'simulated', url: '' },
+  };
+}
+
+/** The banner that says loudly which upstreams are simulated. */
+export function upstreamBanner(upstreams: Upstreams, timeScale: number): string[] {
+  const line = (name: string, u: Upstream, keyVar: string, what: string) =>
+    u.mode === 'simulated'
+      ? `  ${name.padEnd(8)} SIMULATED - local simulator at ${u.url}, ${what}; set ${keyVar} for the real service`
+      : `  ${name.padEnd(8)} REAL - ${u.url} (${keyVar} is set; calls count against your account)`;
+  const rule = '='.repeat(100);
+  const lines = [
+    rule,
+    line('Polygon', upstreams.polygon, 'POLYGON_API_KEY', 'synthetic prices, NOT market data'),
+    line('xAI', upstreams.xai, 'XAI_API_KEY', 'rule-based scores, NOT Grok'),
+  ];
+  if (upstreams.polygon.mode === 'simulated') {
+    lines.push(
+      `  Time     compressed ${timeScale}x: the Polygon budget window is ${60 / timeScale} s instead of 60 s (the simulator's clock runs ${timeScale}x); SQS delays are honoured as sent`,
+    );
+  }
+  lines.push(rule);
+  return lines;
+}
+
+/**
+ * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
+ * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
+ * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
+ * sets the environment contract, seeds the sample data and loads the handlers.
+ */
+export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
+  const env = opts.env ?? process.env;
+  const progress = opts.onProgress ?? (() => undefined);
+  const seed = loadSeed(opts.seedFile);
+  const upstreams0 = chooseUpstreams(env);
+  const timeScale = upstreams0.polygon.mode === 'simulated' ? TIME_SCALE : 1;
+  const names = defaultLocalTableNames(LOCAL_STAGE);
+
+  const settled = await Promise.allSettled([
+    opts.cdkOut
+      ? Promise.resolve(bundlesFromCdkOut(opts.cdkOut, opts.functions))
+      : buildBundles(opts.functions),
+    tableDefinitions(names),
+    startLocalSqs().then((sqs) => {
+      opts.cleanup.add('moto_server (SQS)', () => sqs.close());
+      return sqs;
+    }),
+  ]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [bundles, tables, sqs] = settled.map(
+    (s) => (s as PromiseFulfilledResult<unknown>).value,
+  ) as [FunctionBundle[], Awaited<ReturnType<typeof tableDefinitions>>, LocalSqs];
+  progress(
+    `bundles ${opts.cdkOut ? `from ${opts.cdkOut}` : 'built with esbuild'} (${bundles.map((b) => b.fn).join(', ')}); table definitions ${tables.cached ? 'cached from' : 'synthesized from'} the CDK stack`,
+  );
+
+  const dynamo = await startEmbeddedDynamo({
+    names,
+    definitions: tables.definitions,
+    dataDir: opts.dataDir,
+  });
+  opts.cleanup.add('dynalite (DynamoDB)', () => dynamo.close());
+  const tickerQueueName = `ticker-processing-queue-${LOCAL_STAGE}`;
+  const analysisQueueName = `portfolio-analysis-queue-${LOCAL_STAGE}`;
+  const [tickerQueue, analysisQueue] = await Promise.all([
+    sqs.createQueue(tickerQueueName),
+    sqs.createQueue(analysisQueueName),
+  ]);
+
+  let polygonSimulator: PolygonSimulator | undefined;
+  let xaiSimulator: XaiSimulator | undefined;
+  if (upstreams0.polygon.mode === 'simulated') {
+    const start = Date.now();
+    const unknown = new Set(seed.simulator.unknownTickers.map((t) => t.trim().toUpperCase()));
+    polygonSimulator = await startPolygonSimulator({
+      requestsPerMinute: base.polygonRequestsPerMinute,
+      isTradingDay,
+      now: () => start + (Date.now() - start) * timeScale,
+      publishDelayMs: 0,
+      tickers: seedTickers(seed).filter((t) => !unknown.has(t)),
+      unknownTickers: [...unknown],
+    });
+    const sim = polygonSimulator;
+    opts.cleanup.add('Polygon simulator', () => sim.close());
+  }
+  const xaiKey = `xai-simulator-${randomBytes(12).toString('hex')}`;
+  if (upstreams0.xai.mode === 'simulated') {
+    xaiSimulator = await startXaiSimulator({ apiKey: xaiKey });
+    const sim = xaiSimulator;
+    opts.cleanup.add('xAI simulator', () => sim.close());
+  }
+  const upstreams: Upstreams = {
+    polygon: polygonSimulator
+      ? { mode: 'simulated', url: polygonSimulator.url }
+      : upstreams0.polygon,
+    xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : upstreams0.xai,
+  };
+
+  const contract: Record<string, string | undefined> = {
+    STAGE: LOCAL_STAGE,
+    POWERTOOLS_SERVICE_NAME: 'backend-processing',
+    POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessingLocal',
+    POWERTOOLS_LOG_LEVEL: opts.logLevel,
+    POWERTOOLS_DEV: undefined,
+    // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_REGION: base.env.region,
+    AWS_DEFAULT_REGION: base.env.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_ENDPOINT_URL: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    TICKER_DATA_TABLE: names.tickerData,
+    ANALYSES_TABLE: names.analyses,
+    STATE_TABLE: names.state,
+    PORTFOLIOS_TABLE: names.portfolios,
+    POSITIONS_TABLE: names.positions,
+    SQS_QUEUE_URL: tickerQueue.queueUrl,
+    ANALYSIS_QUEUE_URL: analysisQueue.queueUrl,
+    POLYGON_BASE_URL: upstreams.polygon.url,
+    POLYGON_API_KEY: polygonSimulator ? SIMULATOR_API_KEY : env.POLYGON_API_KEY,
+    POLYGON_API_KEY_SECRET: undefined,
+    POLYGON_REQUESTS_PER_MINUTE: polygonSimulator
+      ? String(base.polygonRequestsPerMinute)
+      : env.POLYGON_REQUESTS_PER_MINUTE || String(base.polygonRequestsPerMinute),
+    POLYGON_BUDGET_WINDOW_MS: polygonSimulator ? String(60_000 / timeScale) : undefined,
+    XAI_API_URL: upstreams.xai.url,
+    XAI_API_KEY: xaiSimulator ? xaiKey : env.XAI_API_KEY,
+    XAI_API_KEY_SECRET: undefined,
+    XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+  };
+  for (const [key, value] of Object.entries(contract)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const seeded = await applySeed(
+    doc,
+    { portfolios: names.portfolios, positions: names.positions },
+    seed,
+    opts.seedFile,
+  );
+
+  const handlers = new Map<FunctionName, LambdaHandler>(bundles.map((b) => [b.fn, loadHandler(b)]));
+  const settings = (fn: FunctionName): FunctionSettings => ({
+    functionName: functionPhysicalName(LOCAL_STAGE, fn),
+    timeoutSeconds: base.functions[fn].timeoutSeconds,
+    memoryMb: base.functions[fn].memoryMb,
+    region: base.env.region,
+  });
+  const handler = (fn: FunctionName): LambdaHandler => {
+    const h = handlers.get(fn);
+    if (!h) throw new Error(`The ${fn} bundle was not loaded`);
+    return h;
+  };
+
+  return {
+    upstreams,
+    timeScale,
+    names,
+    dynamo,
+    doc,
+    sqs,
+    queues: {
+      tickers: { name: tickerQueueName, ...tickerQueue },
+      analysis: { name: analysisQueueName, ...analysisQueue },
+    },
+    polygonSimulator,
+    xaiSimulator,
+    seed: seeded,
+    bundles,
+    tablesFromCache: tables.cached,
+    batchSizes: { tickers: base.tickerQueue.batchSize, analysis: base.analysisQueue.batchSize },
+    settings,
+    handler,
+    invoke: (fn, event) => invokeLikeLambda(handler(fn), event, settings(fn)),
+  };
+}
