@@ -10,6 +10,31 @@ import type { FunctionConfig } from '../config/stages';
 /** The repository root: entries, the lock file and `projectRoot` resolve from here, not the shell's cwd. */
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
+/** node20 keeps the same bundle runnable by the local tooling (Node 20) as well as on Lambda. */
+export const BUNDLE_TARGET = 'node20';
+
+/** Absolute path of a function's entry file under `lambdas/handlers/`. */
+export const handlerEntry = (entryFile: string) =>
+  path.join(repoRoot, 'lambdas', 'handlers', entryFile);
+
+/**
+ * The esbuild options that reproduce a deployed bundle (same target, format, minification,
+ * source map, SDK bundled), for tests, benchmarks and local runs that build bundles themselves.
+ */
+export function esbuildOptions(entryFile: string, outfile: string) {
+  return {
+    entryPoints: [handlerEntry(entryFile)],
+    bundle: true,
+    platform: 'node' as const,
+    target: BUNDLE_TARGET,
+    format: 'cjs' as const,
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'silent' as const,
+  };
+}
+
 export interface WorkerFunctionProps {
   /** Physical function name (a contract: operators type it). */
   readonly functionName: string;
@@ -45,7 +70,7 @@ export class WorkerFunction extends NodejsFunction {
     super(scope, id, {
       functionName: props.functionName,
       description: props.description,
-      entry: path.join(repoRoot, 'lambdas', 'handlers', props.entryFile),
+      entry: handlerEntry(props.entryFile),
       handler: 'handler',
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
@@ -61,8 +86,7 @@ export class WorkerFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.CJS,
-        // node20 keeps the same bundle runnable by the local tooling (Node 20) as well as on Lambda.
-        target: 'node20',
+        target: BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         sourcesContent: false,

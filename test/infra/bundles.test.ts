@@ -3,10 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { repoRoot } from '../../lib/constructs/worker-function';
+import { esbuildOptions } from '../../lib/constructs/worker-function';
 import { functionEntries } from '../../lib/stacks/service-stack';
 
-// The same esbuild settings WorkerFunction gives NodejsFunction (CJS, node20 target, SDK bundled).
 describe('function bundles', () => {
   const outDir = mkdtempSync(path.join(tmpdir(), 'bundles-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -18,17 +17,7 @@ describe('function bundles', () => {
       const outfile = path.join(outDir, name, 'index.js');
 
       // Act
-      const result = buildSync({
-        entryPoints: [path.join(repoRoot, 'lambdas', 'handlers', entryFile)],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        minify: true,
-        sourcemap: true,
-        outfile,
-        logLevel: 'silent',
-      });
+      const result = buildSync(esbuildOptions(entryFile, outfile));
 
       // Assess: no errors, no external AWS SDK, and the bundle exports a handler function.
       expect(result.errors).toEqual([]);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import type { StageName } from '../../lib/config/stages';
-import { repoRoot } from '../../lib/constructs/worker-function';
+import { esbuildOptions } from '../../lib/constructs/worker-function';
 import { functionEntries } from '../../lib/stacks/service-stack';
 import { synthStage } from '../helpers/synth';
 
@@ -44,16 +44,7 @@ describe('no secret-looking literal ships', () => {
 
     it.each(Object.entries(functionEntries))('%s', (name, entryFile) => {
       const outfile = path.join(outDir, name, 'index.js');
-      buildSync({
-        entryPoints: [path.join(repoRoot, 'lambdas', 'handlers', entryFile)],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        minify: true,
-        outfile,
-        logLevel: 'silent',
-      });
+      buildSync(esbuildOptions(entryFile, outfile));
       expect(findings(readFileSync(outfile, 'utf8'))).toEqual([]);
     });
   });
