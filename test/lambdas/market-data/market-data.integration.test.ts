@@ -40,7 +40,9 @@ let dlqUrl: string;
 let processTickers: (e: unknown, c: unknown) => Promise<any>;
 let processTicker: (e: unknown, c: unknown) => Promise<any>;
 
-const session = latestCompletedSession(Date.now(), 60);
+// The session the flows pick: no publication delay (an unpublished session is deferred). With a
+// 60-minute delay here, runs between 16:00 and 17:00 New York expected the previous session.
+const session = latestCompletedSession(Date.now());
 const put = (table: string, item: Record<string, unknown>) =>
   dynamo.client.send(
     new PutItemCommand({ TableName: table, Item: marshall(item, { removeUndefinedValues: true }) }),
