@@ -83,7 +83,7 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
   const polygon: PolygonClient = createPolygonClient({
     baseUrl: config.polygonBaseUrl,
     apiKey,
-    timeoutMs: 20_000,
+    timeoutMs: config.polygonTimeoutMs,
     remainingMs: () => remaining(),
     beforeAttempt: () => budget.acquire(),
     onResponse: (info) => {

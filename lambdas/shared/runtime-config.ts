@@ -38,6 +38,8 @@ export interface MarketDataConfig {
    * replay a night time-compressed against a simulator scaled the same way.
    */
   readonly polygonBudgetWindowMs: number;
+  /** Per-attempt Polygon timeout in ms (`POLYGON_TIMEOUT_MS`). @default 20000 */
+  readonly polygonTimeoutMs: number;
 }
 
 export function marketDataConfig(env: NodeJS.ProcessEnv = process.env): MarketDataConfig {
@@ -50,5 +52,6 @@ export function marketDataConfig(env: NodeJS.ProcessEnv = process.env): MarketDa
     polygonBaseUrl: env.POLYGON_BASE_URL || 'https://api.polygon.io',
     polygonRequestsPerMinute: positiveIntEnv('POLYGON_REQUESTS_PER_MINUTE', 5, env),
     polygonBudgetWindowMs: positiveIntEnv('POLYGON_BUDGET_WINDOW_MS', 60_000, env),
+    polygonTimeoutMs: positiveIntEnv('POLYGON_TIMEOUT_MS', 20_000, env),
   };
 }
