@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build } from 'esbuild';
+import { build, version } from 'esbuild';
 import type { FunctionName } from '../../lib/config/stages';
 import { functionEntries } from '../../lib/stacks/service-stack';
 import type { LambdaHandler } from './lambda-runtime';
@@ -20,39 +21,84 @@ export interface FunctionBundle {
   readonly origin: 'esbuild' | 'cdk-out';
 }
 
+const BUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  logLevel: 'silent',
+} as const;
+
+/** What a bundle was built from: the options, esbuild's version, the lock file and every input. */
+interface BuildInfo {
+  readonly key: string;
+  readonly builtAt: number;
+  readonly inputs: readonly string[];
+}
+
+/** Options, esbuild version and lock file: a change to any of them rebuilds every bundle. */
+function buildKey(entry: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ BUILD_OPTIONS, entry, esbuild: version }))
+    .update(readFileSync(path.join(repoRoot, 'package-lock.json')))
+    .digest('hex');
+}
+
+function isCurrent(infoFile: string, bundleFile: string, key: string): boolean {
+  if (!existsSync(infoFile) || !existsSync(bundleFile)) return false;
+  const info = JSON.parse(readFileSync(infoFile, 'utf8')) as BuildInfo;
+  if (info.key !== key) return false;
+  return info.inputs.every((input) => {
+    const file = path.join(repoRoot, input);
+    return existsSync(file) && statSync(file).mtimeMs < info.builtAt;
+  });
+}
+
 /**
  * Builds the functions' bundles with the settings `WorkerFunction` gives NodejsFunction (CommonJS,
  * target node20, minified, source maps without sources, every dependency including the AWS SDK
- * bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset.
+ * bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset. A bundle whose
+ * inputs (every source file esbuild read, the lock file, the options) are unchanged since its
+ * build is reused.
  */
 export async function buildBundles(
   fns: readonly FunctionName[],
   outDir: string = DEFAULT_BUNDLE_DIR,
 ): Promise<FunctionBundle[]> {
-  const entryPoints = Object.fromEntries(
-    fns.map((fn) => [
-      `${fn}/index`,
-      path.join(repoRoot, 'lambdas', 'handlers', functionEntries[fn]),
-    ]),
-  );
-  const result = await build({
-    entryPoints,
-    outdir: outDir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    logLevel: 'silent',
-  });
-  if (result.errors.length > 0) {
-    throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
-  }
-  return fns.map((fn) => ({
+  const bundles = fns.map((fn) => ({
     fn,
+    entry: path.join(repoRoot, 'lambdas', 'handlers', functionEntries[fn]),
     file: path.join(outDir, fn, 'index.js'),
+    infoFile: path.join(outDir, fn, 'build-info.json'),
+  }));
+  const stale = bundles
+    .map((b) => ({ ...b, key: buildKey(b.entry) }))
+    .filter((b) => !isCurrent(b.infoFile, b.file, b.key));
+  if (stale.length > 0) {
+    const builtAt = Date.now();
+    const result = await build({
+      ...BUILD_OPTIONS,
+      absWorkingDir: repoRoot,
+      entryPoints: Object.fromEntries(stale.map((b) => [`${b.fn}/index`, b.entry])),
+      outdir: outDir,
+      metafile: true,
+    });
+    if (result.errors.length > 0) {
+      throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
+    }
+    for (const b of stale) {
+      const output = result.metafile.outputs[path.relative(repoRoot, b.file)];
+      if (!output) continue;
+      const info: BuildInfo = { key: b.key, builtAt, inputs: Object.keys(output.inputs) };
+      writeFileSync(b.infoFile, JSON.stringify(info));
+    }
+  }
+  return bundles.map((b) => ({
+    fn: b.fn,
+    file: b.file,
     exportName: 'handler',
     origin: 'esbuild',
   }));
