@@ -167,7 +167,7 @@ async function invokeLocal(opts: InvokeOptions, event: unknown): Promise<number>
     for (const line of upstreamBanner(services.upstreams, services.timeScale)) print(line);
     const bundle = services.bundles[0];
     print(
-      `Bundle ${path.relative(process.cwd(), bundle.file)} (${bundle.origin === 'esbuild' ? 'built with esbuild' : 'from the cloud assembly'}); ` +
+      `Bundle ${path.relative(process.cwd(), bundle.file)} (${bundle.origin === 'cdk-out' ? 'from the cloud assembly' : bundle.rebuilt ? 'built with esbuild' : 'esbuild, unchanged since its last build'}); ` +
         `DynamoDB ${opts.dataDir ? `data in ${opts.dataDir}` : 'in memory'}; seed ${path.relative(process.cwd(), services.seed.file)} ` +
         `(${services.seed.created} items written, ${services.seed.existing} already there)`,
     );

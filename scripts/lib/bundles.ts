@@ -3,11 +3,11 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import * as path from 'node:path';
 import { build, version } from 'esbuild';
 import type { FunctionName } from '../../lib/config/stages';
+import { esbuildOptions, repoRoot } from '../../lib/constructs/worker-function';
 import { functionEntries } from '../../lib/stacks/service-stack';
 import type { LambdaHandler } from './lambda-runtime';
 
-/** The repository root (scripts/lib/../..). */
-export const repoRoot = path.resolve(__dirname, '..', '..');
+export { repoRoot };
 
 /** Where `npm start` and `npm run invoke` build the bundles (gitignored). */
 export const DEFAULT_BUNDLE_DIR = path.join(repoRoot, '.local', 'bundles');
@@ -19,18 +19,9 @@ export interface FunctionBundle {
   readonly exportName: string;
   /** `esbuild`: built here with the deployed settings; `cdk-out`: a synthesized asset. */
   readonly origin: 'esbuild' | 'cdk-out';
+  /** Built by this call (an `esbuild` bundle whose inputs were unchanged is reused). */
+  readonly rebuilt: boolean;
 }
-
-const BUILD_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  logLevel: 'silent',
-} as const;
 
 /** What a bundle was built from: the options, esbuild's version, the lock file and every input. */
 interface BuildInfo {
@@ -40,9 +31,9 @@ interface BuildInfo {
 }
 
 /** Options, esbuild version and lock file: a change to any of them rebuilds every bundle. */
-function buildKey(entry: string): string {
+function buildKey(options: object): string {
   return createHash('sha256')
-    .update(JSON.stringify({ BUILD_OPTIONS, entry, esbuild: version }))
+    .update(JSON.stringify({ options, esbuild: version }))
     .update(readFileSync(path.join(repoRoot, 'package-lock.json')))
     .digest('hex');
 }
@@ -58,49 +49,48 @@ function isCurrent(infoFile: string, bundleFile: string, key: string): boolean {
 }
 
 /**
- * Builds the functions' bundles with the settings `WorkerFunction` gives NodejsFunction (CommonJS,
- * target node20, minified, source maps without sources, every dependency including the AWS SDK
+ * Builds the functions' bundles with the deployed bundle's esbuild options (`esbuildOptions` of
+ * `lib/constructs/worker-function.ts`: CommonJS, node20, minified, source maps, the AWS SDK
  * bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset. A bundle whose
- * inputs (every source file esbuild read, the lock file, the options) are unchanged since its
- * build is reused.
+ * inputs (every file esbuild read, the lock file, the options) are unchanged since its build is
+ * reused.
  */
 export async function buildBundles(
   fns: readonly FunctionName[],
   outDir: string = DEFAULT_BUNDLE_DIR,
 ): Promise<FunctionBundle[]> {
-  const bundles = fns.map((fn) => ({
-    fn,
-    entry: path.join(repoRoot, 'lambdas', 'handlers', functionEntries[fn]),
-    file: path.join(outDir, fn, 'index.js'),
-    infoFile: path.join(outDir, fn, 'build-info.json'),
-  }));
-  const stale = bundles
-    .map((b) => ({ ...b, key: buildKey(b.entry) }))
-    .filter((b) => !isCurrent(b.infoFile, b.file, b.key));
-  if (stale.length > 0) {
-    const builtAt = Date.now();
-    const result = await build({
-      ...BUILD_OPTIONS,
-      absWorkingDir: repoRoot,
-      entryPoints: Object.fromEntries(stale.map((b) => [`${b.fn}/index`, b.entry])),
-      outdir: outDir,
-      metafile: true,
-    });
-    if (result.errors.length > 0) {
-      throw new Error(`esbuild failed: ${result.errors.map((e) => e.text).join('; ')}`);
-    }
-    for (const b of stale) {
+  const bundles = fns.map((fn) => {
+    const file = path.join(outDir, fn, 'index.js');
+    const options = esbuildOptions(functionEntries[fn], file);
+    return {
+      fn,
+      file,
+      options,
+      key: buildKey(options),
+      infoFile: path.join(outDir, fn, 'build-info.json'),
+    };
+  });
+  const stale = new Set(bundles.filter((b) => !isCurrent(b.infoFile, b.file, b.key)));
+  await Promise.all(
+    [...stale].map(async (b) => {
+      const builtAt = Date.now();
+      const result = await build({ ...b.options, absWorkingDir: repoRoot, metafile: true });
+      if (result.errors.length > 0)
+        throw new Error(
+          `esbuild failed for ${b.fn}: ${result.errors.map((e) => e.text).join('; ')}`,
+        );
       const output = result.metafile.outputs[path.relative(repoRoot, b.file)];
-      if (!output) continue;
+      if (!output) return;
       const info: BuildInfo = { key: b.key, builtAt, inputs: Object.keys(output.inputs) };
       writeFileSync(b.infoFile, JSON.stringify(info));
-    }
-  }
+    }),
+  );
   return bundles.map((b) => ({
     fn: b.fn,
     file: b.file,
     exportName: 'handler',
     origin: 'esbuild',
+    rebuilt: stale.has(b),
   }));
 }
 
@@ -152,6 +142,7 @@ export function bundlesFromCdkOut(
         file: moduleFile,
         exportName: handler.slice(dot + 1),
         origin: 'cdk-out',
+        rebuilt: false,
       });
     }
   }

@@ -153,7 +153,8 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     (s) => (s as PromiseFulfilledResult<unknown>).value,
   ) as [FunctionBundle[], Awaited<ReturnType<typeof tableDefinitions>>, LocalSqs];
   progress(
-    `bundles ${opts.cdkOut ? `from ${opts.cdkOut}` : 'built with esbuild'} (${bundles.map((b) => b.fn).join(', ')}); table definitions ${tables.cached ? 'cached from' : 'synthesized from'} the CDK stack`,
+    `bundles of ${bundles.map((b) => b.fn).join(', ')} ${opts.cdkOut ? `from ${opts.cdkOut}` : bundles.some((b) => b.rebuilt) ? 'built with esbuild' : 'unchanged since their last esbuild build'}; ` +
+      `table definitions ${tables.cached ? 'cached from' : 'synthesized from'} the CDK stack`,
   );
 
   const dynamo = await startEmbeddedDynamo({

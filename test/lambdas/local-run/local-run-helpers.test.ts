@@ -2,11 +2,11 @@
  * The pieces of `npm start` / `npm run invoke` that need no services: test events, the seed,
  * badges, progress tallies from handler logs, the success checks and the cdk.out bundle lookup.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { normaliseTicker } from '../../../lambdas/core/events';
-import { bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
+import { buildBundles, bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
 import { functionEntries } from '../../../lib/stacks/service-stack';
 import {
   EVENT_SHAPES,
@@ -392,5 +392,22 @@ describe('bundlesFromCdkOut', () => {
     expect(() => bundlesFromCdkOut(cdkOut, ['processTicker', 'analyzePortfolio'])).toThrow(
       /No bundle for analyzePortfolio[\s\S]*npm run synth/,
     );
+  });
+});
+
+describe('buildBundles', () => {
+  it('builds a loadable handler bundle once and reuses it while its inputs are unchanged', async () => {
+    // Prepare
+    const outDir = path.join(tmp, 'bundles');
+
+    // Act
+    const [first] = await buildBundles(['checkFreshness'], outDir);
+    const [second] = await buildBundles(['checkFreshness'], outDir);
+
+    // Assess
+    expect(first).toMatchObject({ origin: 'esbuild', rebuilt: true, exportName: 'handler' });
+    expect(second).toMatchObject({ file: first.file, rebuilt: false });
+    expect(readFileSync(first.file, 'utf8')).not.toMatch(/require\(["']@aws-sdk\/client-dynamodb/);
+    expect(typeof loadHandler(second)).toBe('function');
   });
 });
