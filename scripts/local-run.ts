@@ -294,7 +294,7 @@ async function runNight(
   }
 
   capture.print('');
-  const label = (mode: string) => (mode === 'simulated' ? 'SIMULATED' : 'real');
+  const label = (mode: string) => (mode === 'simulated' ? 'SIMULATED' : 'REAL');
   for (const line of formatNightReport(report, {
     polygon: label(services.upstreams.polygon.mode),
     xai: label(services.upstreams.xai.mode),
@@ -317,10 +317,14 @@ async function runNight(
       `xAI: ${analyses.stored} analysis(es) stored, ${analyses.alreadyAnalysed} already done for this data, cost $${analyses.costUsd.toFixed(4)}`,
     );
   }
-  for (const e of errors.slice(0, 5))
-    problems.push(
-      `handler ERROR: ${e.message}${typeof e.error === 'string' ? `: ${e.error}` : ''}`,
-    );
+  const errorTexts = [
+    ...new Set(
+      errors.map((e) => `${e.message}${typeof e.error === 'string' ? `: ${e.error}` : ''}`),
+    ),
+  ];
+  for (const text of errorTexts.slice(0, 5)) problems.push(`handler ERROR: ${text}`);
+  if (errorTexts.length > 5)
+    problems.push(`… and ${errorTexts.length - 5} more handler ERROR line(s) in the log`);
 
   result.session = session;
   result.report = report;
