@@ -1,7 +1,18 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { addStage } from '../lib/app-builder';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '../lib/constructs/worker-function';
+import { ServiceStack } from '../lib/stacks/service-stack';
 import { stages } from '../lib/config/stages';
 
 /** Local names of the tables, per the environment contract (TICKER_DATA_TABLE, …). */
@@ -41,8 +52,12 @@ type CfnTable = {
 export function localTableDefinitions(
   names: LocalTableNames = defaultLocalTableNames(),
 ): CreateTableCommandInput[] {
+  // The stack alone (no cdk-nag pack, bundling skipped): only its table resources are read.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = addStage(app, { ...stages.dev, ownedTables: 'create' }, '000000000000');
+  const stack = new ServiceStack(app, 'LocalTables', {
+    env: { account: '000000000000', region: stages.dev.env.region },
+    config: { ...stages.dev, ownedTables: 'create' },
+  });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, CfnTable>;
   const fromTemplate = (logicalId: string, TableName: string): CreateTableCommandInput => {
     const p = resources[logicalId].Properties;
@@ -94,4 +109,48 @@ export function localTableDefinitions(
       BillingMode: 'PAY_PER_REQUEST',
     },
   ];
+}
+
+const CACHE_DIR = path.join(repoRoot, '.local', 'cache');
+
+const tsFilesUnder = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? tsFilesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+    )
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+
+/** A digest of everything the definitions derive from: the CDK code, this file, aws-cdk-lib's version. */
+function definitionsKey(names: LocalTableNames): string {
+  const hash = createHash('sha256').update(JSON.stringify(names));
+  hash.update(readFileSync(path.join(repoRoot, 'node_modules', 'aws-cdk-lib', 'package.json')));
+  for (const file of [...tsFilesUnder(path.join(repoRoot, 'lib')), __filename]) {
+    hash.update(path.relative(repoRoot, file)).update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * {@link localTableDefinitions}, cached in `.local/cache/` under a digest of its inputs: synthesis
+ * takes seconds, and any change to the stack's code makes the next call synthesize again.
+ */
+export function cachedLocalTableDefinitions(names: LocalTableNames = defaultLocalTableNames()): {
+  definitions: CreateTableCommandInput[];
+  cached: boolean;
+} {
+  const file = path.join(CACHE_DIR, `table-definitions-${definitionsKey(names)}.json`);
+  if (existsSync(file)) {
+    return {
+      definitions: JSON.parse(readFileSync(file, 'utf8')) as CreateTableCommandInput[],
+      cached: true,
+    };
+  }
+  const definitions = localTableDefinitions(names);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  // Written then renamed, so parallel test workers never read a half-written file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(definitions, null, 2));
+  renameSync(tmp, file);
+  return { definitions, cached: false };
 }

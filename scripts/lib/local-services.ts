@@ -14,7 +14,7 @@ import {
 import { startXaiSimulator, type XaiSimulator } from '../../sim/xai-simulator';
 import { buildBundles, bundlesFromCdkOut, loadHandler, type FunctionBundle } from './bundles';
 import type { Cleanup } from './cleanup';
-import { startEmbeddedDynamo, tableDefinitions } from './embedded-dynamo';
+import { startLocalDynamo } from '../../sim/local-dynamo';
 import { invokeLikeLambda, type FunctionSettings, type LambdaHandler } from './lambda-runtime';
 import { applySeed, loadSeed, seedTickers, type SeedResult } from './seed';
 
@@ -141,7 +141,6 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     opts.cdkOut
       ? Promise.resolve(bundlesFromCdkOut(opts.cdkOut, opts.functions))
       : buildBundles(opts.functions),
-    tableDefinitions(names),
     startLocalSqs().then((sqs) => {
       opts.cleanup.add('moto_server (SQS)', () => sqs.close());
       return sqs;
@@ -149,19 +148,15 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
   ]);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
-  const [bundles, tables, sqs] = settled.map(
-    (s) => (s as PromiseFulfilledResult<unknown>).value,
-  ) as [FunctionBundle[], Awaited<ReturnType<typeof tableDefinitions>>, LocalSqs];
+  const [bundles, sqs] = settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+    FunctionBundle[],
+    LocalSqs,
+  ];
+  const dynamo = await startLocalDynamo({ names, dataDir: opts.dataDir });
   progress(
     `bundles of ${bundles.map((b) => b.fn).join(', ')} ${opts.cdkOut ? `from ${opts.cdkOut}` : bundles.some((b) => b.rebuilt) ? 'built with esbuild' : 'unchanged since their last esbuild build'}; ` +
-      `table definitions ${tables.cached ? 'cached from' : 'synthesized from'} the CDK stack`,
+      `table definitions ${dynamo.tablesCached ? 'cached from' : 'synthesized from'} the CDK stack`,
   );
-
-  const dynamo = await startEmbeddedDynamo({
-    names,
-    definitions: tables.definitions,
-    dataDir: opts.dataDir,
-  });
   opts.cleanup.add('dynalite (DynamoDB)', () => dynamo.close());
   const tickerQueueName = `ticker-processing-queue-${LOCAL_STAGE}`;
   const analysisQueueName = `portfolio-analysis-queue-${LOCAL_STAGE}`;
@@ -278,7 +273,7 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     xaiSimulator,
     seed: seeded,
     bundles,
-    tablesFromCache: tables.cached,
+    tablesFromCache: dynamo.tablesCached,
     batchSizes: { tickers: base.tickerQueue.batchSize, analysis: base.analysisQueue.batchSize },
     settings,
     handler,

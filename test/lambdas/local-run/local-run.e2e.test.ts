@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
 import { defaultLocalTableNames } from '../../../sim/local-tables';
-import { startEmbeddedDynamo, tableDefinitions } from '../../../scripts/lib/embedded-dynamo';
+import { startLocalDynamo } from '../../../sim/local-dynamo';
 import { scoreBadge } from '../../../scripts/lib/night-report';
 
 jest.setTimeout(150_000);
@@ -63,11 +63,7 @@ function npm(args: readonly string[]): Promise<Ran> {
 
 /** Opens the data a run left behind (after it exited: LevelDB allows one process at a time). */
 async function withData<T>(fn: (doc: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
-  const dynamo = await startEmbeddedDynamo({
-    names,
-    definitions: (await tableDefinitions(names)).definitions,
-    dataDir,
-  });
+  const dynamo = await startLocalDynamo({ names, dataDir });
   try {
     return await fn(
       DynamoDBDocumentClient.from(dynamo.client, { unmarshallOptions: { wrapNumbers: true } }),
