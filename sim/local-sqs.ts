@@ -5,7 +5,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 export interface LocalSqs {
   readonly endpoint: string;
   readonly client: SQSClient;
-  /** Creates a queue with a DLQ (maxReceiveCount 5, as deployed) and returns both URLs. */
+  /** Creates a queue with its DLQ (named and redriven after 5 receives, as deployed) and returns both URLs. */
   createQueue(name: string): Promise<{ queueUrl: string; dlqUrl: string }>;
   close(): Promise<void>;
 }
@@ -78,7 +78,9 @@ export async function startLocalSqs(): Promise<LocalSqs> {
     endpoint,
     client,
     async createQueue(name: string) {
-      const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+      // As deployed: ticker-processing-queue-{stage} → ticker-processing-dlq-{stage}.
+      const dlqName = name.includes('-queue') ? name.replace('-queue', '-dlq') : `${name}-dlq`;
+      const dlq = await client.send(new CreateQueueCommand({ QueueName: dlqName }));
       const dlqArn = (
         await client.send(
           new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),

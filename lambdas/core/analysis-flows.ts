@@ -686,7 +686,8 @@ async function analyzePortfolio(
     deps.count('AnalysesStored', 1);
     deps.log('info', 'Analysis stored', {
       portfolioId: id,
-      timestamp,
+      // `timestamp` is a reserved Powertools log key (it would be dropped with a warning).
+      analysisTimestamp: timestamp,
       dataAsOf,
       model: row.model,
       holdings: summary.holdings.length,

@@ -30,6 +30,7 @@ export function esbuildOptions(entryFile: string, outfile: string) {
     format: 'cjs' as const,
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     outfile,
     logLevel: 'silent' as const,
   };
