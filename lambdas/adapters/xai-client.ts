@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { fullJitterDelay } from '../core/backoff';
+import type { CompletionUsage } from '../core/analysis-flows';
 
 /**
  * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
@@ -63,18 +64,8 @@ export interface XaiCompleteParams {
   readonly temperature?: number;
 }
 
-/** Token usage and cost of one request as xAI reports it. */
-export interface XaiUsage {
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly totalTokens: number;
-  /** Prompt tokens served from xAI's prompt cache (billed at the cached rate). */
-  readonly cachedPromptTokens?: number;
-  /** Reasoning tokens (billed at the output rate; xAI counts them outside `completion_tokens`). */
-  readonly reasoningTokens?: number;
-  /** Billed cost; 1 USD = 10^10 ticks. */
-  readonly costInUsdTicks?: number;
-}
+/** Token usage and cost of one request as xAI reports it (the analysis' own type). */
+export type XaiUsage = CompletionUsage;
 
 /** A successful completion: `finish_reason` `stop`, no refusal, non-empty content. */
 export interface XaiCompletion {

@@ -189,14 +189,16 @@ export interface CompletionRequest {
   readonly temperature: number;
 }
 
-/** Token usage and cost as xAI reports it. */
+/** Token usage and cost of one completion as xAI reports it. */
 export interface CompletionUsage {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly totalTokens: number;
+  /** Prompt tokens served from xAI's prompt cache (billed at the cached rate). */
   readonly cachedPromptTokens?: number;
+  /** Reasoning tokens (billed at the output rate; xAI counts them outside `completion_tokens`). */
   readonly reasoningTokens?: number;
-  /** 1 USD = 10^10 ticks. */
+  /** Billed cost; 1 USD = 10^10 ticks. */
   readonly costInUsdTicks?: number;
 }
 
@@ -227,7 +229,7 @@ export interface XaiFailureInfo {
 }
 
 /** A `portfolio-analyses-{stage}` row as this service writes it. */
-export interface AnalysisRow {
+export interface AnalysisRow extends CompletionUsage {
   readonly portfolio: string;
   readonly timestamp: string;
   readonly portfolioName: string;
@@ -242,12 +244,6 @@ export interface AnalysisRow {
   readonly analysis: string;
   /** JSON string (single-encoded) of {@link ParsedEntry}[]. */
   readonly parsed_data: string;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly totalTokens: number;
-  readonly cachedPromptTokens?: number;
-  readonly reasoningTokens?: number;
-  readonly costInUsdTicks?: number;
   readonly costUsd?: number;
   readonly xaiResponseId: string;
   readonly xaiAttempts: number;
