@@ -17,6 +17,7 @@ import type { Cleanup } from './cleanup';
 import { startLocalDynamo } from '../../sim/local-dynamo';
 import { invokeLikeLambda, type FunctionSettings, type LambdaHandler } from './lambda-runtime';
 import { applySeed, loadSeed, seedTickers, type SeedResult } from './seed';
+import { localServiceEnv } from '../../sim/local-env';
 
 /** The stage name of everything a local run creates (tables, queues, function names). */
 export const LOCAL_STAGE = 'local';
@@ -202,20 +203,12 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     POWERTOOLS_DEV: undefined,
     // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...localServiceEnv(dynamo, sqs.endpoint),
     AWS_REGION: base.env.region,
     AWS_DEFAULT_REGION: base.env.region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: undefined,
     AWS_PROFILE: undefined,
     AWS_ENDPOINT_URL: sqs.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    TICKER_DATA_TABLE: names.tickerData,
-    ANALYSES_TABLE: names.analyses,
-    STATE_TABLE: names.state,
-    PORTFOLIOS_TABLE: names.portfolios,
-    POSITIONS_TABLE: names.positions,
     SQS_QUEUE_URL: tickerQueue.queueUrl,
     ANALYSIS_QUEUE_URL: analysisQueue.queueUrl,
     POLYGON_BASE_URL: upstreams.polygon.url,

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { LocalDynamo } from '../../../sim/local-dynamo';
 import { sessionCloseIso } from '../../../lambdas/core/ny-time';
+import { localServiceEnv } from '../../../sim/local-env';
 
 /** The key the xAI simulator accepts in these tests. */
 export const XAI_TEST_KEY = 'xai-local-test-key-0123456789';
@@ -22,15 +23,7 @@ export function analysisEnv(
   extra: Record<string, string> = {},
 ) {
   return {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_REGION: 'us-east-1',
-    ANALYSES_TABLE: dynamo.names.analyses,
-    TICKER_DATA_TABLE: dynamo.names.tickerData,
-    PORTFOLIOS_TABLE: dynamo.names.portfolios,
-    POSITIONS_TABLE: dynamo.names.positions,
-    STATE_TABLE: dynamo.names.state,
+    ...localServiceEnv(dynamo),
     XAI_API_URL: xaiUrl,
     XAI_MODEL: 'grok-4.3',
     XAI_API_KEY: XAI_TEST_KEY,

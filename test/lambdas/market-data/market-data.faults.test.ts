@@ -42,6 +42,7 @@ import {
 } from '../../../sim/polygon-simulator';
 import { depth, drainQueue } from '../../../sim/queue-poller';
 import { lambdaContext } from '../../helpers/events';
+import { localServiceEnv } from '../../../sim/local-env';
 
 jest.setTimeout(120_000);
 
@@ -87,16 +88,7 @@ beforeAll(async () => {
     pageSize: PAGE_SIZE,
   });
   Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    TICKER_DATA_TABLE: dynamo.names.tickerData,
-    PORTFOLIOS_TABLE: dynamo.names.portfolios,
-    POSITIONS_TABLE: dynamo.names.positions,
-    STATE_TABLE: dynamo.names.state,
-    ANALYSES_TABLE: dynamo.names.analyses,
+    ...localServiceEnv(dynamo, sqs.endpoint),
     SQS_QUEUE_URL: queueUrl,
     POLYGON_BASE_URL: polygon.url,
     POLYGON_API_KEY: SIMULATOR_API_KEY,

@@ -26,6 +26,7 @@ import {
   SIMULATOR_API_KEY,
 } from '../../../sim/polygon-simulator';
 import { lambdaContext } from '../../helpers/events';
+import { localServiceEnv } from '../../../sim/local-env';
 
 jest.setTimeout(120_000);
 
@@ -83,16 +84,7 @@ beforeAll(async () => {
     publishDelayMs: 0,
   });
   Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    TICKER_DATA_TABLE: dynamo.names.tickerData,
-    PORTFOLIOS_TABLE: dynamo.names.portfolios,
-    POSITIONS_TABLE: dynamo.names.positions,
-    STATE_TABLE: dynamo.names.state,
-    ANALYSES_TABLE: dynamo.names.analyses,
+    ...localServiceEnv(dynamo, sqs.endpoint),
     SQS_QUEUE_URL: queueUrl,
     POLYGON_BASE_URL: polygon.url,
     POLYGON_API_KEY: SIMULATOR_API_KEY,

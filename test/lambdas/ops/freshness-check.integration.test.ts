@@ -3,6 +3,7 @@ import { createRefreshMarker } from '../../../lambdas/adapters/refresh-marker';
 import { latestCompletedSession, previousTradingDay } from '../../../lambdas/core/market-calendar';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { lambdaContext } from '../../helpers/events';
+import { localServiceEnv } from '../../../sim/local-env';
 
 jest.setTimeout(60_000);
 
@@ -15,12 +16,7 @@ let marker: ReturnType<typeof createRefreshMarker>;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamo();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    STATE_TABLE: dynamo.names.state,
-  });
+  Object.assign(process.env, localServiceEnv(dynamo));
   marker = createRefreshMarker({
     client: DynamoDBDocumentClient.from(dynamo.client),
     tableName: dynamo.names.state,
