@@ -5,6 +5,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 
 export interface DrainOptions {
@@ -46,24 +47,7 @@ export async function drainQueue(
       if (left === 0 || Date.now() > deadline) return { invocations, failures, leftOver: left };
       continue;
     }
-    const event: SQSEvent = {
-      Records: messages.map((m) => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-          SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
-          SenderId: m.Attributes?.SenderId ?? 'local',
-          ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
-        },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${opts.queueUrl.split('/').pop()}`,
-        awsRegion: 'us-east-1',
-      })),
-    };
+    const event = toSqsEvent(messages, opts.queueUrl);
     invocations++;
     let failed: Set<string>;
     let result: unknown;
@@ -116,4 +100,26 @@ export async function depth(client: SQSClient, queueUrl: string): Promise<number
     n('ApproximateNumberOfMessagesNotVisible') +
     n('ApproximateNumberOfMessagesDelayed')
   );
+}
+
+/** The SQS event the Lambda poller would build from received messages. */
+export function toSqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
+        SenderId: m.Attributes?.SenderId ?? 'local',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+      awsRegion: 'us-east-1',
+    })),
+  };
 }

@@ -24,7 +24,7 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { installVirtualClock } from './virtual-clock';
 import { countDynamoRequests, holdDelayedMessages } from './instrument';
 import type { CaseResult, NightResult } from './types';
@@ -37,7 +37,7 @@ import {
 import { isTradingDay } from '../../lambdas/core/market-calendar';
 import { startLocalSqs } from '../../sim/local-sqs';
 import type { LocalTableNames } from '../../sim/local-tables';
-import { depth } from '../../sim/queue-poller';
+import { depth, toSqsEvent } from '../../sim/queue-poller';
 import {
   maxInWindow,
   startPolygonSimulator,
@@ -305,24 +305,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const event: SQSEvent = {
-        Records: messages.map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body ?? '',
-          attributes: {
-            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-            SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
-            SenderId: m.Attributes?.SenderId ?? 'local',
-            ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
-          },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
-          awsRegion: 'us-east-1',
-        })),
-      };
+      const event = toSqsEvent(messages, queueUrl);
       invocations++;
       const logMark = logs.length;
       const invokedAt = Date.now();
