@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -161,7 +162,7 @@ export async function measureColdStarts(repoRoot: string, runs: number): Promise
       readFileSync(path.join(repoRoot, 'node_modules', 'esbuild', 'package.json'), 'utf8'),
     ) as { version: string }
   ).version;
-  return {
+  const result: ColdStartResult = {
     runs,
     esbuildVersion,
     empty: { processMs: empty.processMs, requireMs: empty.requireMs },
@@ -180,4 +181,6 @@ export async function measureColdStarts(repoRoot: string, runs: number): Promise
       return { entry: b.entry, ...sizes, ...times, ...(error ? { error } : {}) };
     }),
   };
+  rmSync(outRoot, { recursive: true, force: true });
+  return result;
 }
