@@ -48,8 +48,24 @@ export const refreshJobSchema = z
     plan: z
       .object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) })
       .optional(),
-    /** Tickers whose history is rebuilt from `since` (they were new or too far behind). */
-    rebuild: z.record(z.string(), z.string()).optional(),
+    /**
+     * Tickers whose history is rebuilt from `since` (they were new or too far behind), as
+     * indexes into `tickers`: at 10,000 new 10-character symbols a ticker→date map would push a
+     * deferred job over SQS's 256 KiB, indexes keep it near 190 KiB.
+     */
+    rebuild: z
+      .object({
+        since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+        indexes: z.array(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_TICKERS_PER_JOB - 1),
+        ),
+      })
+      .strict()
+      .optional(),
     done: z.array(z.string()).default([]),
     deferrals: z.number().int().min(0).default(0),
   })
@@ -205,7 +221,7 @@ export async function runRefreshJob(
       states.filter((s) => !knownNoData.has(s.ticker)),
     );
     job.plan = { strategy: plan.strategy, calls: [...plan.calls] };
-    job.rebuild = { ...plan.rebuildSince };
+    job.rebuild = rebuildOf(job.tickers, plan.rebuildSince);
     deps.log('info', 'Refresh planned', {
       session: job.session,
       tickers: job.tickers.length,
@@ -319,8 +335,9 @@ export async function runRefreshJob(
   let alreadyFresh = 0;
   let rowsWritten = 0;
   const toWrite: TickerDataRow[] = [];
-  await mapLimit(job.tickers, limit, async (t) => {
-    const since = job.rebuild?.[t];
+  const rebuildIndexes = new Set(job.rebuild?.indexes ?? []);
+  await mapLimit(job.tickers, limit, async (t, i) => {
+    const since = rebuildIndexes.has(i) ? job.rebuild?.since : undefined;
     let history = stored.get(t) ?? [];
     // A resumed job wrote raw rows in earlier invocations; read far enough back to include them.
     if (resumed || since !== undefined)
@@ -398,4 +415,17 @@ function describeCall(c: PolygonCall): string {
   return c.kind === 'grouped'
     ? `grouped daily ${c.date}`
     : `daily range ${c.ticker} ${c.from}..${c.to}`;
+}
+
+/** The planner's per-ticker rebuild dates as one date and ticker indexes (all share one date). */
+function rebuildOf(
+  tickers: readonly string[],
+  since: Readonly<Record<string, string>>,
+): RefreshJob['rebuild'] {
+  const dates = new Set(Object.values(since));
+  if (dates.size === 0) return undefined;
+  if (dates.size > 1)
+    throw new Error(`Rebuild dates must agree within a job, got ${[...dates].join(', ')}`);
+  const indexes = tickers.flatMap((t, i) => (since[t] !== undefined ? [i] : []));
+  return { since: [...dates][0], indexes };
 }

@@ -9,6 +9,8 @@ import { sessionCloseIso } from '../../../lambdas/core/ny-time';
 import {
   HISTORY_ROWS,
   MAX_DEFERRALS,
+  MAX_TICKERS_PER_JOB,
+  refreshJobSchema,
   REBUILT_HISTORY_ROWS,
   RefreshFailedError,
   runRefreshJob,
@@ -25,6 +27,7 @@ import {
   type BarLike,
   type TickerDataRow,
 } from '../../../lambdas/core/ticker-rows';
+import { MAX_MESSAGE_BYTES } from '../../../lambdas/adapters/job-queue';
 
 const SESSION = '2026-11-20';
 const PREV = previousTradingDay(SESSION);
@@ -365,7 +368,7 @@ describe('runRefreshJob: deferral', () => {
             { kind: 'range', ticker: 'CCC', from: '2025-10-16', to: SESSION },
           ],
         },
-        rebuild: { AAA: '2025-10-16', BBB: '2025-10-16', CCC: '2025-10-16' },
+        rebuild: { since: '2025-10-16', indexes: [0, 1, 2] },
       });
       // What was fetched is kept (raw) for the resumed job; nothing is repriced yet.
       // (The grouped day carries the session's bar of every ticker; AAA's history came whole.)
@@ -532,6 +535,28 @@ describe('runRefreshJob: deferral', () => {
     const nvda = world.row('NVDA', SESSION)!;
     expect(nvda).toMatchObject({ rsi: expectedLast(world, 'NVDA').rsi });
     expect(world.rows('N0').every((r) => r.indicatorVersion === 1)).toBe(true);
+  });
+});
+
+describe('runRefreshJob: message size at the bound', () => {
+  it(`keeps a deferred job of ${MAX_TICKERS_PER_JOB} new 10-character tickers within one SQS message`, async () => {
+    // Prepare: the largest job, every ticker new, the budget spent after the first grouped call.
+    const tickers = Array.from(
+      { length: MAX_TICKERS_PER_JOB },
+      (_, i) => `T${String(i).padStart(9, '0')}`,
+    );
+    const world = new World([]);
+    world.failures = [{ info: { kind: 'budget', retryAfterMs: 60_000, message: 'budget' } }];
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(tickers), world.deps());
+
+    // Assess: deferred, every ticker marked for rebuild, and the body under 256 KiB.
+    expect(outcome.status).toBe('deferred');
+    const [{ job: next }] = world.deferred;
+    expect(next.rebuild?.indexes).toHaveLength(MAX_TICKERS_PER_JOB);
+    expect(refreshJobSchema.parse(JSON.parse(JSON.stringify(next)))).toEqual(next);
+    expect(Buffer.byteLength(JSON.stringify(next))).toBeLessThan(MAX_MESSAGE_BYTES);
   });
 });
 
