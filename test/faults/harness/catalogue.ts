@@ -1,0 +1,231 @@
+/**
+ * Every case of the fault-injection suite (`npm run test:faults`), in the order FAULTS.md lists
+ * them: what is injected and what the system is expected to do. The tests record what it did;
+ * the report joins both (see report.ts).
+ */
+
+export type FaultGroup = 'Polygon' | 'xAI' | 'DynamoDB' | 'Lambda' | 'Bad input' | 'Input limits';
+
+export interface FaultCaseSpec {
+  readonly id: string;
+  readonly group: FaultGroup;
+  /** What is injected, in an operator's words. */
+  readonly injected: string;
+  /** What the system must do. */
+  readonly expected: string;
+}
+
+const spec = (
+  group: FaultGroup,
+  id: string,
+  injected: string,
+  expected: string,
+): FaultCaseSpec => ({ id, group, injected, expected });
+
+export const FAULT_CASES: readonly FaultCaseSpec[] = [
+  spec(
+    'Polygon',
+    'P01',
+    'Sustained 429s with a JSON body and Retry-After (more than the client retries)',
+    'The job defers itself through SQS with a delay and resumes; every ticker ends fresh',
+  ),
+  spec(
+    'Polygon',
+    'P02',
+    'Sustained 429s with an empty body and no Retry-After',
+    'Same as with a body: the job defers (60 s) and resumes; every ticker ends fresh',
+  ),
+  spec(
+    'Polygon',
+    'P03',
+    '10% of requests answer 500, on a night with new tickers (paged history)',
+    'The client retries with backoff; every ticker ends fresh with its full history',
+  ),
+  spec(
+    'Polygon',
+    'P04',
+    'Connection resets (socket destroyed before any answer)',
+    'Retried as transient; every ticker ends fresh',
+  ),
+  spec(
+    'Polygon',
+    'P05',
+    'A response slower than the client timeout',
+    'The request is cut at the timeout and retried; every ticker ends fresh',
+  ),
+  spec(
+    'Polygon',
+    'P06',
+    'A bad API key (401 "Unknown API Key" on every request)',
+    'No retry storm: the job fails fast, PolygonAuthErrors and RefreshFailures are counted, the job reaches the DLQ with its tickers; nothing is written, positions keep their prices, the last analysis stays the newest',
+  ),
+  spec(
+    'Polygon',
+    'P07',
+    'The session is not published yet (403 NOT_AUTHORIZED on the grouped day)',
+    'The job defers 15 min instead of failing, then completes; every ticker ends fresh',
+  ),
+  spec(
+    'Polygon',
+    'P08',
+    'A held ticker Polygon does not know',
+    'Reported as no data (memo written, RefreshNoData counted), not retried, not in the DLQ; the others are fresh and the analysis lists it as missing',
+  ),
+  spec(
+    'Polygon',
+    'P09',
+    'The night after a market holiday (Thanksgiving 2026-11-26, run 2026-11-27 04:30 UTC)',
+    'The session is the last trading day (2026-11-25); no request for the holiday; every ticker fresh for 2026-11-25',
+  ),
+  spec(
+    'Polygon',
+    'P10',
+    'A malformed JSON body (200 with truncated JSON)',
+    'Treated as a transient bad response and retried; every ticker ends fresh',
+  ),
+  spec(
+    'xAI',
+    'X01',
+    '429 rate limited (twice, with Retry-After)',
+    'The client waits and retries; one analysis per portfolio is stored',
+  ),
+  spec(
+    'xAI',
+    'X02',
+    '429 credits exhausted (every request)',
+    'No row is written; XaiCreditsExhausted and AnalysisFailures are counted; each portfolio reaches the DLQ; the last good analysis stays the newest',
+  ),
+  spec(
+    'xAI',
+    'X03',
+    "500 on three requests in a row (all of one invocation's attempts)",
+    'The message is retried by SQS and the analysis stored once',
+  ),
+  spec('xAI', 'X04', '529 overloaded (twice)', 'Retried with backoff; one analysis per portfolio'),
+  spec(
+    'xAI',
+    'X05',
+    'An answer slower than the client timeout',
+    'Cut at the timeout and retried; one analysis per portfolio',
+  ),
+  spec(
+    'xAI',
+    'X06',
+    'A truncated answer (finish_reason "length")',
+    'Rejected, nothing stored; the retry stores one analysis; tokens of the wasted answer are counted',
+  ),
+  spec(
+    'xAI',
+    'X07',
+    'A refusal (every request)',
+    'Nothing stored; each portfolio reaches the DLQ with AnalysisFailures counted; the last good analysis stays the newest',
+  ),
+  spec(
+    'xAI',
+    'X08',
+    'The answer wrapped in a ```json fence',
+    'Accepted: the fence is stripped and the analysis stored',
+  ),
+  spec(
+    'xAI',
+    'X09',
+    'Scores out of range (every request)',
+    'Rejected by validation; nothing stored; DLQ; the last good analysis stays the newest',
+  ),
+  spec(
+    'xAI',
+    'X10',
+    'An answer that misses a holding (every request)',
+    'Rejected: a partial analysis is never stored; DLQ; the last good analysis stays the newest',
+  ),
+  spec(
+    'DynamoDB',
+    'D01',
+    'Throttled batch writes: half of each ticker-data BatchWriteItem returned as UnprocessedItems',
+    'The unprocessed rows are re-sent with backoff; every row written once',
+  ),
+  spec(
+    'DynamoDB',
+    'D02',
+    'Sustained throttling (ProvisionedThroughputExceeded) of ticker-data writes, beyond the SDK and batch retries',
+    'The job fails, SQS redelivers it, and the retry completes; no duplicate rows',
+  ),
+  spec(
+    'DynamoDB',
+    'D03',
+    'A position deleted while the night reprices it (conditional check fails)',
+    'The deleted position is not re-created; the others are repriced; the night completes',
+  ),
+  spec(
+    'Lambda',
+    'L01',
+    'processTicker killed (timeout) in the middle of a job, after some rows were written',
+    'SQS redelivers the job; the retry completes it without duplicate rows or double repricing',
+  ),
+  spec(
+    'Lambda',
+    'L02',
+    'analyzePortfolio killed (timeout) after its row was written, before its claim was marked done',
+    'The retry takes over the stale claim, finds the stored row and does not call xAI or write again',
+  ),
+  spec(
+    'Lambda',
+    'L03',
+    'Every message delivered twice (ticker jobs and analysis messages)',
+    'Duplicates do no extra work: one row per ticker and session, one analysis per portfolio, one xAI call each',
+  ),
+  spec(
+    'Lambda',
+    'L04',
+    'Two nightly runs overlapping (both fan-outs and both consumers at once)',
+    'The shared budget holds (≤ 5 requests per 60 s), one row per ticker and session, one analysis per portfolio',
+  ),
+  spec(
+    'Bad input',
+    'B01',
+    'Malformed SQS bodies on both queues (not JSON, wrong version, wrong types, 200 KB of junk)',
+    'Each is logged at ERROR with its messageId, counted (MalformedMessages) and acknowledged; good messages in the same night are processed',
+  ),
+  spec(
+    'Bad input',
+    'B02',
+    'Unknown event shapes sent to every function',
+    'An InvalidEventError that names the accepted shapes; nothing written or queued',
+  ),
+  spec(
+    'Bad input',
+    'B03',
+    'Tickers with spaces, lower case and symbols in positions',
+    'Trimmed/upper-cased when valid and refreshed; invalid ones reported with their position id and left untouched',
+  ),
+  spec(
+    'Bad input',
+    'B04',
+    'A manual analysis by a portfolio name that matches two portfolios',
+    'Refused with both ids listed and how to pick one; no xAI call, nothing stored',
+  ),
+  spec(
+    'Input limits',
+    'I01',
+    'A refresh job at the tickers-per-job bound, and the largest deferred job',
+    'Queued under the SQS message size limit; one ticker more is split into another job',
+  ),
+  spec(
+    'Input limits',
+    'I02',
+    'A manual run listing more tickers than the per-run bound',
+    'Refused with a clear error naming the bound; nothing queued',
+  ),
+  spec(
+    'Input limits',
+    'I03',
+    'An LLM answer at and over the accepted length',
+    'Accepted at the bound; over it, rejected and nothing stored',
+  ),
+];
+
+export const faultCaseSpec = (id: string): FaultCaseSpec => {
+  const found = FAULT_CASES.find((c) => c.id === id);
+  if (!found) throw new Error(`No fault case ${id} in test/faults/harness/catalogue.ts`);
+  return found;
+};
