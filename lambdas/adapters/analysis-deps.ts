@@ -128,6 +128,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       classify: classifyXaiError,
       putAnalysis: (row) => analyses.putAnalysis(row),
       getAnalysis: (id, timestamp) => analyses.getAnalysis(id, timestamp),
+      latestAnalyses: (id, limit) => analyses.latestAnalyses(id, limit),
       model: config.xaiModel,
       now: Date.now,
       remainingMs: () => remaining(),

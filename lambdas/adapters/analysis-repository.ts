@@ -47,8 +47,9 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
     const condition = req.force
       ? 'attribute_not_exists(pk) OR #status = :done OR leaseUntil < :now'
       : 'attribute_not_exists(pk) OR (#status = :inProgress AND leaseUntil < :now)';
+    let previous: Record<string, unknown> | undefined;
     try {
-      await opts.client.send(
+      const out = await opts.client.send(
         new PutCommand({
           TableName: opts.stateTable,
           Item: {
@@ -67,8 +68,11 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
             ':now': req.now,
             ...(req.force ? { ':done': 'done' } : { ':inProgress': 'in-progress' }),
           },
+          // The replaced claim, if any, tells a fresh claim from a take-over.
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      previous = out.Attributes;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const held = await getClaim(pk);
@@ -83,7 +87,8 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
         leaseUntil: typeof held.leaseUntil === 'number' ? held.leaseUntil : undefined,
       };
     }
-    return { status: 'claimed' };
+    if (!previous) return { status: 'claimed' };
+    return { status: 'claimed', tookOver: previous.status === 'done' ? 'forced' : 'stale' };
   }
 
   async function getClaim(pk: string): Promise<Record<string, unknown> | undefined> {
@@ -187,6 +192,7 @@ export function createAnalysisRepository(opts: AnalysisRepositoryOptions) {
         ExpressionAttributeValues: { ':p': portfolioId },
         ScanIndexForward: false,
         Limit: limit,
+        ConsistentRead: true,
       }),
     );
     return (out.Items ?? []) as Record<string, unknown>[];

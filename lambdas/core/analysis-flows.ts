@@ -305,6 +305,11 @@ export interface AnalyzePortfolioDeps extends AnalysisObservability {
     portfolioId: string,
     timestamp: string,
   ) => Promise<Record<string, unknown> | undefined>;
+  /** The newest analysis rows of a portfolio, newest first. */
+  readonly latestAnalyses: (
+    portfolioId: string,
+    limit: number,
+  ) => Promise<Record<string, unknown>[]>;
   /** The model requested (`XAI_MODEL`). */
   readonly model: string;
   readonly now: () => number;
@@ -402,6 +407,8 @@ export const COMPLETION_TOKENS_BASE = 2_000;
 export const COMPLETION_TOKENS_PER_TICKER = 150;
 /** Upper bound of `max_completion_tokens`. */
 export const COMPLETION_TOKENS_MAX = 16_000;
+/** Newest rows searched for one an abandoned attempt stored before it died. */
+export const STORED_ROW_LOOKBACK = 10;
 /** Added to the invocation's deadline before a claim counts as abandoned, ms. */
 export const CLAIM_LEASE_MARGIN_MS = 10_000;
 
@@ -664,6 +671,32 @@ async function analyzePortfolio(
   }
   if (claim.tookOver) {
     deps.log('warn', `Analysis claim taken over (${claim.tookOver})`, { portfolioId: id, key });
+  }
+  if (claim.tookOver === 'stale') {
+    // The attempt that held the claim may have died (Lambda timeout) after storing its row and
+    // before marking the claim done: that row is the analysis, not paid for or stored twice.
+    const stored = (await deps.latestAnalyses(id, STORED_ROW_LOOKBACK)).find(
+      (r) =>
+        r.dataAsOf === dataAsOf &&
+        r.requestedModel === deps.model &&
+        r.promptVersion === PROMPT_VERSION,
+    );
+    if (stored) {
+      const analysisTimestamp = String(stored.timestamp);
+      await deps.completeClaim(key, owner, { analysisTimestamp, now: deps.now() });
+      deps.count('AnalysesSkipped', 1);
+      deps.log('warn', 'Analysis found stored by an attempt that did not finish; claim completed', {
+        portfolioId: id,
+        key,
+        analysisTimestamp,
+      });
+      return {
+        status: 'skipped',
+        reason: 'already-analysed',
+        message: `Portfolio ${id} is already analysed for ${dataAsOf} with ${deps.model} prompt ${PROMPT_VERSION} (row ${analysisTimestamp}); pass "force": true to re-run`,
+        analysis: summarizeRow(stored),
+      };
+    }
   }
 
   try {

@@ -126,7 +126,8 @@ function fakeAnalysis(
         leaseUntil: req.leaseUntil,
         claimedAt: new Date(req.now).toISOString(),
       });
-      return { status: 'claimed' };
+      if (!held) return { status: 'claimed' };
+      return { status: 'claimed', tookOver: held.status === 'done' ? 'forced' : 'stale' };
     },
     completeClaim: async (key, owner, done) => {
       const held = claims.get(key);
@@ -181,6 +182,12 @@ function fakeAnalysis(
       const row = rows.find((r) => r.portfolio === id && r.timestamp === ts);
       return row ? { ...row } : undefined;
     },
+    latestAnalyses: async (id, limit) =>
+      rows
+        .filter((r) => r.portfolio === id)
+        .sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1))
+        .slice(0, limit)
+        .map((r) => ({ ...r })),
     model: MODEL,
     now: () => clock,
     remainingMs: () => 170_000,
@@ -582,6 +589,36 @@ describe('analyzePortfolioFlow (queue records)', () => {
       status: 'done',
       analysisTimestamp: f.rows[0].timestamp,
     });
+  });
+
+  it('completes a lapsed claim whose attempt had stored its row before dying, without calling xAI again', async () => {
+    // Prepare: an attempt stored the row, then was killed before marking its claim done.
+    const f = fakeAnalysis();
+    await analyzePortfolioFlow(sqs(message()), f.deps);
+    const key = analysisKey({
+      portfolioId: 'p1',
+      model: MODEL,
+      promptVersion: PROMPT_VERSION,
+      dataAsOf: '2026-11-23',
+    });
+    const stored = f.rows[0].timestamp;
+    f.claims.set(key, {
+      status: 'in-progress',
+      owner: 'killed',
+      leaseUntil: NOW - 1,
+      claimedAt: 'long ago',
+    });
+    f.advance(60_000);
+
+    // Act
+    const result = await analyzePortfolioFlow(sqs(message()), f.deps);
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(f.requests).toHaveLength(1);
+    expect(f.rows).toHaveLength(1);
+    expect(f.claims.get(key)).toMatchObject({ status: 'done', analysisTimestamp: stored });
+    expect(f.counts.get('AnalysesSkipped')).toBe(1);
   });
 
   it('fails the record, stores nothing and releases the claim when xAI stays unavailable', async () => {
