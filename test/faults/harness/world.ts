@@ -235,6 +235,12 @@ export interface QueuePair {
   readonly dlqUrl: string;
 }
 
+export interface NightOptions {
+  readonly processTickersEvent?: unknown;
+  /** Run the analysis half too. @default true */
+  readonly analysis?: boolean;
+}
+
 /** A running world; one per test file. */
 export interface World {
   readonly dynamo: LocalDynamo;
@@ -259,7 +265,9 @@ export interface World {
   reset(): Promise<void>;
   seed(spec?: SeedSpec): Promise<Seeded>;
   /** processTickers -> drain -> analyzePortfolios -> drain, as the schedules run it. */
-  night(opts?: { processTickersEvent?: unknown; analysis?: boolean }): Promise<Night>;
+  night(opts?: NightOptions): Promise<Night>;
+  /** The steps of {@link World.night} without the observation (to overlap two runs). */
+  nightParts(opts?: NightOptions): Promise<Partial<Night> & { session: string }>;
   /** Starts recording a night's worth of observations; `finish` collects them. */
   observe(): (parts: Partial<Night> & { session: string }) => Night;
   drain(queue: 'tickers' | 'analysis'): Promise<{
@@ -427,6 +435,9 @@ export async function startWorld(name: string): Promise<World> {
       }),
     async night(opts = {}) {
       const finish = world.observe();
+      return finish(await world.nightParts(opts));
+    },
+    async nightParts(opts = {}) {
       const session = latestCompletedSession(Date.now());
       const parts: Partial<Night> & { session: string } = { session };
       try {
@@ -453,7 +464,7 @@ export async function startWorld(name: string): Promise<World> {
         }
         Object.assign(parts, { analysisDrain: await world.drain('analysis') });
       }
-      return finish(parts);
+      return parts;
     },
     async peek(queueUrl) {
       const seen = new Map<string, Message>();
@@ -746,6 +757,14 @@ export async function rowsOf(world: World, ticker: string): Promise<Record<strin
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/** The portfolio name an xAI request is about (the prompt's `Portfolio: "<name>"` line). */
+export function xaiPortfolioName(body: Record<string, unknown>): string | undefined {
+  const messages = (body.messages ?? []) as { role?: string; content?: string }[];
+  const user = messages.find((m) => m.role === 'user')?.content ?? '';
+  const match = /^Portfolio: (".*")$/m.exec(user);
+  return match ? (JSON.parse(match[1]) as string) : undefined;
 }
 
 /** Invokes a function directly (as `aws lambda invoke` would), capturing a thrown error. */

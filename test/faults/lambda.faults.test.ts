@@ -1,0 +1,261 @@
+/**
+ * Lambda and SQS delivery faults during a whole night: an invocation killed mid-flight (run in a
+ * worker thread from its esbuild bundle, terminated while DynamoDB holds its write: the write is
+ * applied, the answer never arrives), duplicate deliveries, and two overlapping nightly runs.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { checkNight, describeNight } from './harness/invariants';
+import { faultCase } from './harness/recorder';
+import {
+  CORE,
+  GROWTH,
+  standardSeed,
+  startWorld,
+  toSqsEvent,
+  xaiPortfolioName,
+  type Night,
+  type World,
+} from './harness/world';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld('lambda');
+}, 60_000);
+afterAll(() => world?.close());
+beforeEach(() => world.reset());
+
+/** Receives the one message waiting in a queue (as the Lambda poller would). */
+const receiveOne = async (queueUrl: string) => {
+  for (let i = 0; i < 10; i++) {
+    const out = await world.sqs.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 1,
+        AttributeNames: ['All'],
+      }),
+    );
+    if (out.Messages?.[0]) return out.Messages[0];
+  }
+  throw new Error(`no message arrived in ${queueUrl}`);
+};
+
+/** The visibility timeout ran out: the message is delivered again. */
+const redeliver = (queueUrl: string, receiptHandle: string) =>
+  world.sqs.client.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: receiptHandle,
+      VisibilityTimeout: 0,
+    }),
+  );
+
+faultCase(
+  'L01',
+  async (rec) => {
+    const seeded = await world.seed(
+      standardSeed({
+        positions: [
+          { id: 'pos-core-zaca', portfolioId: CORE, ticker: 'ZACA', shares: '7', costBasis: '70' },
+          {
+            id: 'pos-growth-zacb',
+            portfolioId: GROWTH,
+            ticker: 'ZACB',
+            shares: '2',
+            costBasis: '5',
+          },
+        ],
+      }),
+    );
+    const finish = world.observe();
+    const fanOut = await world.handlers.processTickers({}, world.context('processTickers'));
+    const q = world.queues.tickers;
+    const job = await receiveOne(q.queueUrl);
+    // The 4th batch of rows is applied, and the invocation dies before it hears back.
+    world.proxy.addRule({
+      operation: 'BatchWriteItem',
+      table: world.names.tickerData,
+      after: 3,
+      times: 1,
+      fault: { kind: 'hold' },
+    });
+    const killable = await world.invokeKillable(
+      'processTicker',
+      toSqsEvent([job], q.queueUrl),
+      900_000,
+    );
+    await world.proxy.nextHold();
+    await killable.kill();
+    await expect(killable.done).rejects.toThrow(/killed/);
+    const rowsBefore = world.proxy.requests.filter(
+      (r) => r.operation === 'BatchWriteItem' && r.tables.includes(world.names.tickerData),
+    ).length;
+    await redeliver(q.queueUrl, job.ReceiptHandle!);
+
+    const tickerDrain = await world.drain('tickers');
+    const analysisFanOut = await world.handlers.analyzePortfolios(
+      {},
+      world.context('analyzePortfolios'),
+    );
+    const analysisDrain = await world.drain('analysis');
+    const night: Night = finish({
+      session: seeded.session,
+      fanOut,
+      tickerDrain,
+      analysisFanOut,
+      analysisDrain,
+    });
+    night.lines.push(...killable.lines());
+
+    rec.did(
+      `killed after ${rowsBefore} row batches (the last applied, unanswered); the redelivered job completed; ${describeNight(night)}`,
+    );
+    expect(rowsBefore).toBe(4);
+    await checkNight(world, seeded, night, rec);
+    rec.checked('the killed invocation had written rows before it died');
+  },
+  180_000,
+);
+
+faultCase(
+  'L02',
+  async (rec) => {
+    const seeded = await world.seed();
+    const finish = world.observe();
+    const refresh = await world.nightParts({ analysis: false });
+    const analysisFanOut = await world.handlers.analyzePortfolios(
+      {},
+      world.context('analyzePortfolios'),
+    );
+    const q = world.queues.analysis;
+    const message = await receiveOne(q.queueUrl);
+    const portfolioId = String((JSON.parse(message.Body!) as { portfolioId: string }).portfolioId);
+    world.proxy.addRule({
+      operation: 'PutItem',
+      table: world.names.analyses,
+      times: 1,
+      fault: { kind: 'hold' },
+    });
+    const xaiBefore = world.xai.requests.length;
+    // 18 s left: enough for the xAI call (the client keeps 15 s in reserve); the claim's lease
+    // is the invocation's deadline plus 10 s.
+    const killable = await world.invokeKillable(
+      'analyzePortfolio',
+      toSqsEvent([message], q.queueUrl),
+      18_000,
+    );
+    await Promise.race([
+      world.proxy.nextHold(),
+      killable.done.then(
+        (r) => {
+          throw new Error(
+            `the invocation ended before its write was held: ${JSON.stringify(r)}; ${killable.lines().join(' / ').slice(0, 2000)}`,
+          );
+        },
+        (e: Error) => {
+          throw new Error(
+            `the invocation failed before its write was held: ${e.message}; ${killable.lines().join(' / ').slice(0, 2000)}`,
+          );
+        },
+      ),
+    ]);
+    await killable.kill();
+    const claim = (
+      await world.doc.send(
+        new GetCommand({
+          TableName: world.names.state,
+          Key: {
+            pk: (await import('../../lambdas/core/analysis-flows')).analysisKey({
+              portfolioId,
+              model: process.env.XAI_MODEL!,
+              promptVersion: (await import('../../lambdas/core/analysis-prompt')).PROMPT_VERSION,
+              dataAsOf: seeded.session,
+            }),
+          },
+        }),
+      )
+    ).Item;
+    expect(claim).toMatchObject({ status: 'in-progress' });
+    // SQS redelivers after the visibility timeout (6 × the function timeout), past the lease.
+    await sleep(Math.max(0, Number(claim!.leaseUntil.toString()) - Date.now() + 200));
+    await redeliver(q.queueUrl, message.ReceiptHandle!);
+    const analysisDrain = await world.drain('analysis');
+    const night = finish({ ...refresh, analysisFanOut, analysisDrain });
+    night.lines.push(...killable.lines());
+
+    const name = seeded.portfolios.find((p) => p.id === portfolioId)?.name;
+    const calls = world.xai.requests
+      .slice(xaiBefore)
+      .filter((r) => xaiPortfolioName(r) === name).length;
+    rec.did(
+      `killed after its analysis row was written; after the lease the retry made ${calls} xAI call(s) for that portfolio in all; ${describeNight(night)}`,
+    );
+    await checkNight(world, seeded, night, rec);
+    expect(calls).toBe(1);
+    rec.checked('xAI called once for the killed portfolio (not paid twice)');
+  },
+  180_000,
+);
+
+faultCase('L03', async (rec) => {
+  const seeded = await world.seed();
+  world.duplicateSends = true;
+  const finish = world.observe();
+
+  const fanOut = await world.handlers.processTickers({}, world.context('processTickers'));
+  const [a, b] = await Promise.all([world.drain('tickers'), world.drain('tickers')]);
+  const analysisFanOut = await world.handlers.analyzePortfolios(
+    {},
+    world.context('analyzePortfolios'),
+  );
+  const [c, d] = await Promise.all([world.drain('analysis'), world.drain('analysis')]);
+  const night = finish({
+    session: seeded.session,
+    fanOut,
+    analysisFanOut,
+    tickerDrain: {
+      invocations: a.invocations + b.invocations,
+      failures: a.failures + b.failures,
+      leftOver: 0,
+    },
+    analysisDrain: {
+      invocations: c.invocations + d.invocations,
+      failures: c.failures + d.failures,
+      leftOver: 0,
+    },
+  });
+
+  rec.did(
+    `${night.tickerDrain!.invocations} job deliveries and ${night.analysisDrain!.invocations} analysis deliveries, two consumers each; ${describeNight(night)}`,
+  );
+  expect(night.tickerDrain!.invocations).toBe(2 * fanOut.jobsQueued);
+  expect(night.analysisDrain!.invocations).toBe(2 * analysisFanOut.queued);
+  expect(night.xaiRequests).toHaveLength(2);
+  await checkNight(world, seeded, night, rec);
+  rec.checked('every message was delivered twice', 'one xAI call per portfolio');
+});
+
+faultCase('L04', async (rec) => {
+  const seeded = await world.seed(
+    standardSeed({
+      positions: [
+        { id: 'pos-core-zada', portfolioId: CORE, ticker: 'ZADA', shares: '1', costBasis: '10' },
+      ],
+    }),
+  );
+  const finish = world.observe();
+
+  const [first, second] = await Promise.all([world.nightParts(), world.nightParts()]);
+  const night = finish({ ...first, session: seeded.session });
+
+  rec.did(
+    `two runs queued ${first.fanOut?.jobsQueued}+${second.fanOut?.jobsQueued} jobs and ${first.analysisFanOut?.queued}+${second.analysisFanOut?.queued} analyses; ${describeNight(night)}`,
+  );
+  expect(first.fanOutError ?? second.fanOutError).toBeUndefined();
+  expect(night.xaiRequests).toHaveLength(2);
+  await checkNight(world, seeded, night, rec);
+  rec.checked('both runs completed', 'one xAI call per portfolio');
+});
