@@ -115,15 +115,16 @@ export async function checkNight(
       if (deadTickers.has(t)) problems.push(`${t} is fresh but its job is in the DLQ`);
       continue;
     }
+    const memo = await world.doc.send(
+      new QueryCommand({
+        TableName: world.names.state,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `nodata#${t}` },
+      }),
+    );
+    const memoised = (memo.Items ?? []).some((i) => i.session === session);
     if (noData.has(t)) {
-      const memo = await world.doc.send(
-        new QueryCommand({
-          TableName: world.names.state,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `nodata#${t}` },
-        }),
-      );
-      if ((memo.Items ?? []).length === 0) problems.push(`${t}: no row and no no-data memo`);
+      if (!memoised) problems.push(`${t}: no row and no no-data memo for ${session}`);
       if (deadTickers.has(t)) problems.push(`${t} has no data, yet its job is in the DLQ`);
       continue;
     }
@@ -131,7 +132,11 @@ export async function checkNight(
       if (!deadTickers.has(t)) problems.push(`${t} failed but no job in the DLQ names it`);
       continue;
     }
-    problems.push(`${t} was silently lost: not fresh for ${session}, no memo, not in the DLQ`);
+    problems.push(
+      memoised
+        ? `${t} was reported without data for ${session}, but the case expected it fresh`
+        : `${t} was silently lost: not fresh for ${session}, no memo, not in the DLQ`,
+    );
   }
   if (failedTickers.size > 0 && metric('RefreshFailures') === 0)
     problems.push('tickers failed but RefreshFailures was never counted');
