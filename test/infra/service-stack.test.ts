@@ -243,6 +243,13 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         }
       }
     });
+    it.each(FUNCTIONS)('%s names a resource in every statement (no Resource "*")', (fn) => {
+      for (const s of policyStatementsOf(fn)) {
+        const resources = [s.Resource].flat();
+        expect(resources.length).toBeGreaterThan(0);
+        for (const r of resources) expect(r).not.toBe('*');
+      }
+    });
   });
 
   describe('least privilege on tables', () => {
