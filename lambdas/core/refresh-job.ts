@@ -17,7 +17,12 @@ import {
   type TickerDataRow,
 } from './ticker-rows';
 
-/** Most tickers one job message carries (≈ 130 KB of JSON; SQS allows 256 KB). */
+/**
+ * Most tickers one job message carries: 10,000. At 10 characters each (the longest a ticker may
+ * be) a new job is 130,130 bytes and the largest deferred one (every ticker rebuilt, its grouped
+ * backfill done but for one call) 185,748 bytes, within SQS's 262,144 (MAX_MESSAGE_BYTES): see
+ * test/faults/limits.faults.test.ts, case I01. More tickers are split into more jobs.
+ */
 export const MAX_TICKERS_PER_JOB = 10_000;
 /** Deferrals after which a job fails instead (≈ 12 h of 900-s waits): it goes to the DLQ, loudly. */
 export const MAX_DEFERRALS = 48;
