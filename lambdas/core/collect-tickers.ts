@@ -48,6 +48,9 @@ export function collectTickers(held: readonly HeldTicker[]): CollectedTickers {
 
 /** Splits tickers into jobs of at most `size` (one grouped-daily call serves a whole job). */
 export function chunk<T>(items: readonly T[], size: number): T[][] {
+  // A size below 1 would loop forever (or drop everything); it is a programming error.
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`chunk size must be a positive integer (got ${size})`);
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;

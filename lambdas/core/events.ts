@@ -12,6 +12,14 @@ export class InvalidEventError extends Error {
 
 const TICKER_PATTERN = /^[A-Z][A-Z0-9.-]{0,9}$/;
 
+/**
+ * Most tickers a manual `processTickers` event may list: 10,000, one refresh job's worth
+ * (MAX_TICKERS_PER_JOB), so a manual run queues a single job. A longer list is refused whole
+ * (nothing is queued) with a message that says to split it; the nightly run is not capped by
+ * this: it splits every held ticker into jobs (test/faults/limits.faults.test.ts, case I02).
+ */
+export const MAX_TICKERS_PER_MANUAL_RUN = 10_000;
+
 /** Normalises a symbol (trim, upper-case) and checks it: 1-10 chars, letters/digits/`.`/`-`. */
 export function normaliseTicker(
   raw: unknown,
@@ -63,6 +71,8 @@ function fail(fn: string, expected: string[], event: unknown, detail?: string): 
   );
 }
 
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 const isObject = (e: unknown): e is Record<string, unknown> =>
   typeof e === 'object' && e !== null && !Array.isArray(e);
 
@@ -77,7 +87,15 @@ export function parseProcessTickersEvent(event: unknown): ProcessTickersEvent {
   if (scheduled.success) return { kind: 'nightly', scheduledAt: scheduled.data.time };
   if (isObject(event) && 'tickers' in event) {
     const parsed = z
-      .object({ tickers: z.array(z.unknown()).min(1, 'must list at least one ticker').max(10_000) })
+      .object({
+        tickers: z
+          .array(z.unknown())
+          .min(1, 'must list at least one ticker')
+          .max(MAX_TICKERS_PER_MANUAL_RUN, {
+            error: (iss) =>
+              `lists ${Array.isArray(iss.input) ? grouped(iss.input.length) : 'too many'} tickers, more than the ${grouped(MAX_TICKERS_PER_MANUAL_RUN)} one invocation accepts (MAX_TICKERS_PER_MANUAL_RUN); nothing was queued: split the list across several invocations, or send {} to refresh every held ticker`,
+          }),
+      })
       .strict()
       .safeParse(event);
     if (!parsed.success) fail('processTickers', expected, event, describe(parsed.error.issues));

@@ -1,5 +1,6 @@
 import {
   InvalidEventError,
+  MAX_TICKERS_PER_MANUAL_RUN,
   normaliseTicker,
   parseAnalyzePortfolioEvent,
   parseAnalyzePortfoliosEvent,
@@ -35,6 +36,25 @@ describe('parseProcessTickersEvent', () => {
     expect(() => parseProcessTickersEvent(event)).toThrow(InvalidEventError);
     expect(() => parseProcessTickersEvent(event)).toThrow(fragment);
     expect(() => parseProcessTickersEvent(event)).toThrow('{"tickers": ["NVDA", "AAPL"]}');
+  });
+});
+
+describe('parseProcessTickersEvent: the manual ticker bound', () => {
+  const list = (count: number) => Array.from({ length: count }, (_, i) => `T${i}`);
+
+  it(`accepts exactly ${MAX_TICKERS_PER_MANUAL_RUN} tickers`, () => {
+    expect(parseProcessTickersEvent({ tickers: list(MAX_TICKERS_PER_MANUAL_RUN) })).toMatchObject({
+      kind: 'tickers',
+      tickers: { length: MAX_TICKERS_PER_MANUAL_RUN },
+    });
+  });
+
+  it('refuses one more with the count, the bound and how to split the list', () => {
+    const event = { tickers: list(MAX_TICKERS_PER_MANUAL_RUN + 1) };
+    expect(() => parseProcessTickersEvent(event)).toThrow(InvalidEventError);
+    expect(() => parseProcessTickersEvent(event)).toThrow(
+      'tickers: lists 10,001 tickers, more than the 10,000 one invocation accepts (MAX_TICKERS_PER_MANUAL_RUN); nothing was queued: split the list',
+    );
   });
 });
 
