@@ -27,6 +27,21 @@ const WRAPPER_KEYS = [
   'result',
 ];
 
+/**
+ * Most UTF-8 bytes of answer content accepted: 131,072 (128 KiB). The answer is generated within
+ * COMPLETION_TOKENS_MAX (16,000) completion tokens, which at the ~4 bytes a token of JSON text
+ * runs to about 64 KB: this is twice that. It also keeps the stored row (this answer, parsed_data
+ * repeating its reasons, and the prompt) well within DynamoDB's 400 KB item limit. A longer
+ * answer is a runaway one: it is rejected before parsing and nothing is stored.
+ */
+export const MAX_ANSWER_BYTES = 128 * 1024;
+
+/**
+ * Most characters of one score's reason (after trimming): 1,000. The prompt asks for at most 200;
+ * five times that is a confused answer, rejected whole like an out-of-range score.
+ */
+export const MAX_REASON_CHARS = 1_000;
+
 const MAX_DEPTH = 4;
 const MAX_SCAN_STARTS = 50;
 
@@ -47,7 +62,11 @@ const entrySchema = z.object(
     reason: z
       .string({ error: (iss) => `reason must be a string, got ${describe(iss.input)}` })
       .trim()
-      .min(1, { error: 'reason is empty' }),
+      .min(1, { error: 'reason is empty' })
+      .max(MAX_REASON_CHARS, {
+        error: (iss) =>
+          `reason is ${typeof iss.input === 'string' ? grouped(iss.input.length) : 'too many'} characters, over the limit of ${grouped(MAX_REASON_CHARS)} (MAX_REASON_CHARS)`,
+      }),
   },
   { error: (iss) => `must be an object {ticker, score, reason}, got ${describe(iss.input)}` },
 );
@@ -62,7 +81,8 @@ const entrySchema = z.object(
  *
  * Rules: tickers are compared trimmed and upper-cased; every expected ticker must be scored
  * exactly once (missing or duplicated tickers fail); entries for tickers not expected are
- * dropped with a warning; `score` must be a finite JSON number; `reason` must be non-empty.
+ * dropped with a warning; `score` must be a finite JSON number; `reason` must be non-empty and
+ * at most {@link MAX_REASON_CHARS} characters; the content at most {@link MAX_ANSWER_BYTES} bytes.
  *
  * Out-of-range scores are **rejected, not clamped**: the model was told the −10…10 range and
  * the strict response schema bounds it, so a score outside it means a confused answer whose
@@ -78,6 +98,13 @@ export function parseAnalysisAnswer(
 ): AnalysisAnswer {
   if (typeof content !== 'string' || content.trim() === '') {
     return { ok: false, error: 'answer is empty' };
+  }
+  const bytes = Buffer.byteLength(content, 'utf8');
+  if (bytes > MAX_ANSWER_BYTES) {
+    return {
+      ok: false,
+      error: `answer is ${grouped(bytes)} bytes, over the limit of ${grouped(MAX_ANSWER_BYTES)} (MAX_ANSWER_BYTES): a runaway answer; a retry usually answers normally, and if a large portfolio needs more, raise the limit`,
+    };
   }
   const located = locateInContent(content);
   if (!located.ok) return located;
@@ -276,4 +303,8 @@ function describe(value: unknown): string {
     return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (Array.isArray(value)) return 'an array';
   return typeof value;
+}
+
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

@@ -1,4 +1,9 @@
-import { parseAnalysisAnswer, type AnalysisAnswer } from '../../../lambdas/core/analysis-answer';
+import {
+  MAX_ANSWER_BYTES,
+  MAX_REASON_CHARS,
+  parseAnalysisAnswer,
+  type AnalysisAnswer,
+} from '../../../lambdas/core/analysis-answer';
 
 const tickers = ['NVDA', 'AAPL'];
 const scores = [
@@ -247,5 +252,62 @@ describe('parseAnalysisAnswer', () => {
 
     // Assess
     expect(result.scores).toEqual([]);
+  });
+});
+
+describe('parseAnalysisAnswer: length bounds', () => {
+  /** The canonical answer padded with spaces inside its object to exactly `bytes`. */
+  const padded = (bytes: number) =>
+    `${canonical.slice(0, -1)}${' '.repeat(bytes - Buffer.byteLength(canonical))}}`;
+
+  it(`accepts an answer of exactly ${MAX_ANSWER_BYTES} bytes`, () => {
+    // Prepare
+    const content = padded(MAX_ANSWER_BYTES);
+    expect(Buffer.byteLength(content)).toBe(MAX_ANSWER_BYTES);
+
+    // Act / Assess
+    expect(expectOk(parseAnalysisAnswer(content, tickers)).scores).toEqual(scores);
+  });
+
+  it('rejects one byte more, naming the size and the limit', () => {
+    // Act
+    const error = expectError(parseAnalysisAnswer(padded(MAX_ANSWER_BYTES + 1), tickers));
+
+    // Assess
+    expect(error).toMatch(
+      /^answer is 131,073 bytes, over the limit of 131,072 \(MAX_ANSWER_BYTES\): a runaway answer/,
+    );
+  });
+
+  it('counts bytes, not characters: multi-byte text reaches the limit sooner', () => {
+    // Prepare: a reason of 3-byte characters, under the limit in characters, over it in bytes.
+    const reason = '€'.repeat(Math.ceil(MAX_ANSWER_BYTES / 3));
+    const content = JSON.stringify({ scores: [{ ...scores[0], reason }, scores[1]] });
+    expect(content.length).toBeLessThan(MAX_ANSWER_BYTES);
+
+    // Act / Assess
+    expect(expectError(parseAnalysisAnswer(content, tickers))).toContain('(MAX_ANSWER_BYTES)');
+  });
+
+  it(`accepts a reason of exactly ${MAX_REASON_CHARS} characters (after trimming)`, () => {
+    // Prepare
+    const reason = 'r'.repeat(MAX_REASON_CHARS);
+    const content = JSON.stringify({
+      scores: [{ ...scores[0], reason: ` ${reason} ` }, scores[1]],
+    });
+
+    // Act / Assess
+    expect(expectOk(parseAnalysisAnswer(content, tickers)).scores[0].reason).toBe(reason);
+  });
+
+  it('rejects a reason one character longer, naming the entry and the limit', () => {
+    // Prepare
+    const reason = 'r'.repeat(MAX_REASON_CHARS + 1);
+    const content = JSON.stringify({ scores: [scores[0], { ...scores[1], reason }] });
+
+    // Act / Assess
+    expect(expectError(parseAnalysisAnswer(content, tickers))).toBe(
+      'answer rejected: entry 2 (AAPL): reason is 1,001 characters, over the limit of 1,000 (MAX_REASON_CHARS)',
+    );
   });
 });
