@@ -13,6 +13,16 @@ export const DEFAULT_XAI_MODEL = 'grok-4.3';
 /** Default xAI chat completions endpoint (`XAI_API_URL`). */
 export const DEFAULT_XAI_API_URL = 'https://api.x.ai/v1/chat/completions';
 
+/**
+ * Most bytes of an xAI response body read: 1,048,576 (1 MiB). The answer the analysis accepts is
+ * at most MAX_ANSWER_BYTES (128 KiB); even with every byte JSON-escaped (`\u00XX`, 6 bytes: 768
+ * KiB) and the envelope around it, such a body fits, so this limit never cuts off an answer the
+ * parser would take. A larger 2xx body (declared or streamed) is cut off and fails as an
+ * {@link XaiBadResponseError} (not retried; nothing is stored) instead of filling the function's
+ * memory; an error body is cut at the limit and still classified by its status.
+ */
+export const MAX_XAI_RESPONSE_BYTES = 1024 * 1024;
+
 /** Minimal logger the client reports retries to (Powertools `Logger` fits). */
 export interface XaiLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
@@ -334,8 +344,15 @@ export function createXaiClient(options: XaiClientOptions): XaiClient {
         signal: controller.signal,
         dispatcher: options.dispatcher,
       });
-      const text = await response.body.text();
-      if (response.statusCode < 200 || response.statusCode >= 300) {
+      const ok = response.statusCode >= 200 && response.statusCode < 300;
+      const { text, over } = await readCapped(response, MAX_XAI_RESPONSE_BYTES);
+      if (ok && over !== undefined) {
+        throw new XaiBadResponseError(
+          `xAI response body ${over} the limit of ${grouped(MAX_XAI_RESPONSE_BYTES)} bytes (MAX_XAI_RESPONSE_BYTES); it was not read further and nothing was stored`,
+          { status: response.statusCode },
+        );
+      }
+      if (!ok) {
         throw httpError(
           response.statusCode,
           text,
@@ -355,6 +372,38 @@ export function createXaiClient(options: XaiClientOptions): XaiClient {
   }
 
   return { model: options.model, complete };
+}
+
+/**
+ * Reads at most `limit` bytes of a response body as UTF-8. A body that declares or streams more is
+ * destroyed at once; `over` then says how it went over (for the error message).
+ */
+async function readCapped(
+  response: Dispatcher.ResponseData,
+  limit: number,
+): Promise<{ text: string; over?: string }> {
+  const declared = Number(response.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    response.body.destroy();
+    return { text: '', over: `declares ${grouped(declared)} bytes, over` };
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of response.body) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    if (bytes + buf.length > limit) {
+      chunks.push(buf.subarray(0, limit - bytes));
+      response.body.destroy();
+      return { text: Buffer.concat(chunks).toString('utf8'), over: 'ran past' };
+    }
+    chunks.push(buf);
+    bytes += buf.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8') };
+}
+
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function toCompletion(

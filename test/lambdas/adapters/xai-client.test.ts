@@ -12,6 +12,7 @@ import {
   XaiServerError,
   XaiTimeoutError,
   XaiTruncatedError,
+  MAX_XAI_RESPONSE_BYTES,
   type XaiClientOptions,
   type XaiCompleteParams,
 } from '../../../lambdas/adapters/xai-client';
@@ -563,6 +564,66 @@ describe('createXaiClient', () => {
       expect(error).toBeInstanceOf(XaiBadResponseError);
       expect(error.message.startsWith(message)).toBe(true);
       expect(sleeps).toEqual([]);
+    });
+  });
+
+  describe('response size bound', () => {
+    /** A completion body padded with trailing spaces to exactly `bytes`. */
+    const bodyOf = (bytes: number) => {
+      const text = JSON.stringify(completionBody());
+      return text + ' '.repeat(bytes - Buffer.byteLength(text));
+    };
+
+    it(`reads a body of exactly ${MAX_XAI_RESPONSE_BYTES} bytes`, async () => {
+      // Prepare
+      intercept().reply(200, bodyOf(MAX_XAI_RESPONSE_BYTES));
+
+      // Act
+      const result = await client().complete(params);
+
+      // Assess
+      expect(result.content).toBe('{"scores":[]}');
+    });
+
+    it('cuts off a body that runs one byte past the limit, as a bad response, without retrying', async () => {
+      // Prepare
+      intercept().reply(200, bodyOf(MAX_XAI_RESPONSE_BYTES + 1));
+
+      // Act
+      const error = await failure(client().complete(params));
+
+      // Assess
+      expect(error).toBeInstanceOf(XaiBadResponseError);
+      expect(error.message).toBe(
+        'xAI response body ran past the limit of 1,048,576 bytes (MAX_XAI_RESPONSE_BYTES); it was not read further and nothing was stored',
+      );
+      expect(sleeps).toEqual([]);
+    });
+
+    it('refuses a body whose content-length is over the limit without reading it', async () => {
+      // Prepare
+      intercept().reply(200, JSON.stringify(completionBody()), {
+        headers: { 'content-length': String(MAX_XAI_RESPONSE_BYTES + 1) },
+      });
+
+      // Act
+      const error = await failure(client().complete(params));
+
+      // Assess
+      expect(error).toBeInstanceOf(XaiBadResponseError);
+      expect(error.message).toContain('declares 1,048,577 bytes, over the limit of 1,048,576');
+    });
+
+    it('still classifies an oversized error body by its status', async () => {
+      // Prepare
+      intercept().reply(400, 'x'.repeat(MAX_XAI_RESPONSE_BYTES + 10));
+
+      // Act
+      const error = await failure(client({ maxAttempts: 1 }).complete(params));
+
+      // Assess
+      expect(error).toBeInstanceOf(XaiBadRequestError);
+      expect(error.status).toBe(400);
     });
   });
 
