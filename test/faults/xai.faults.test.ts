@@ -14,6 +14,7 @@ import {
   startWorld,
   type Night,
   type Seeded,
+  xaiPortfolioName,
   type World,
 } from './harness/world';
 
@@ -34,12 +35,8 @@ const BY_NAME = new Map([
 const RETRY_MESSAGE = 'xAI request failed, retrying';
 
 /** The portfolio an xAI request is about (the prompt's `Portfolio: "<name>"` line). */
-function portfolioOf(body: Record<string, unknown>): string | undefined {
-  const messages = (body.messages ?? []) as { role?: string; content?: string }[];
-  const user = messages.find((m) => m.role === 'user')?.content ?? '';
-  const match = /^Portfolio: (".*")$/m.exec(user);
-  return match ? BY_NAME.get(JSON.parse(match[1]) as string) : undefined;
-}
+const portfolioOf = (body: Record<string, unknown>): string | undefined =>
+  BY_NAME.get(xaiPortfolioName(body) ?? '');
 
 /** xAI requests per portfolio. */
 function requestsByPortfolio(night: Night): Map<string | undefined, number> {

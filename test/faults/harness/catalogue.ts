@@ -207,20 +207,20 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
   spec(
     'Input limits',
     'I01',
-    'A refresh job at the tickers-per-job bound, and the largest deferred job',
-    'Queued under the SQS message size limit; one ticker more is split into another job',
+    'A nightly run holding 10,001 tickers (one over the 10,000 per job), the largest deferred job, a message body of exactly 262,144 bytes and one byte more, and 30,001 tickers sent in batches',
+    'Jobs of 10,000 and 1, each within 262,144 bytes; the largest deferred job fits and reads back intact; a body of exactly 262,144 bytes is queued, one byte more is refused with its size and the limit and nothing is sent; no batch exceeds 262,144 bytes or 10 entries',
   ),
   spec(
     'Input limits',
     'I02',
-    'A manual run listing more tickers than the per-run bound',
-    'Refused with a clear error naming the bound; nothing queued',
+    'A manual run listing 10,001 tickers (one over the 10,000 per invocation), then exactly 10,000',
+    'Over: an InvalidEventError naming the count, the bound and how to split the list; nothing queued. At the bound: accepted and queued as one job',
   ),
   spec(
     'Input limits',
     'I03',
-    'An LLM answer at and over the accepted length',
-    'Accepted at the bound; over it, rejected and nothing stored',
+    'An xAI answer of exactly 131,072 bytes and one byte more; a reason of 1,000 characters and 1,001; a response body of exactly 1 MiB and one byte more (chunked)',
+    'Stored at each bound; one over is rejected with the limit named (the body as a bad response, not retried), nothing stored, and the last analysis stays the newest',
   ),
 ];
 
