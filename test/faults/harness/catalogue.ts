@@ -15,6 +15,18 @@ export interface FaultCaseSpec {
   readonly expected: string;
 }
 
+export /** What every night-long case checks afterwards (harness/invariants.ts), as FAULTS.md lists it. */
+const INVARIANTS = {
+  tickers: 'no ticker lost (each fresh, no-data, or failed in the DLQ and counted)',
+  portfolios: 'no portfolio lost (each analysed, or failed in the DLQ, counted and logged)',
+  duplicates: 'no duplicate rows (ticker-data per session, analyses per data/model/prompt)',
+  positions: 'no phantom positions; prices exact to the cent (shares × close)',
+  lastGood: 'the last good analysis is still the newest where none succeeded',
+  budget: 'Polygon budget never exceeded (≤ 5 per 60 s, no 429 from the limiter)',
+  dlq: 'nothing good in a DLQ; no message left waiting',
+  keys: 'no API key in any log line',
+} as const;
+
 const spec = (
   group: FaultGroup,
   id: string,

@@ -3,6 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { normaliseTicker } from '../../../lambdas/core/events';
 import { sessionCloseIso } from '../../../lambdas/core/ny-time';
 import { maxInWindow } from '../../../sim/polygon-simulator';
+import { INVARIANTS } from './catalogue';
 import type { CaseRecorder } from './recorder';
 import { rowsOf, scanAll, type Night, type Seeded, type World } from './world';
 
@@ -23,18 +24,6 @@ export interface Expectations {
   /** The session the night refreshes (default: the seed's). */
   readonly session?: string;
 }
-
-/** The invariants, as they appear in FAULTS.md. */
-export const INVARIANTS = {
-  tickers: 'no ticker lost (each fresh, no-data, or failed in the DLQ and counted)',
-  portfolios: 'no portfolio lost (each analysed, or failed in the DLQ, counted and logged)',
-  duplicates: 'no duplicate rows (ticker-data per session, analyses per data/model/prompt)',
-  positions: 'no phantom positions; prices exact to the cent (shares × close)',
-  lastGood: 'the last good analysis is still the newest where none succeeded',
-  budget: 'Polygon budget never exceeded (≤ 5 per 60 s, no 429 from the limiter)',
-  dlq: 'nothing good in a DLQ; no message left waiting',
-  keys: 'no API key in any log line',
-} as const;
 
 /** Text of a stored value (numbers are read as exact `NumberValue`s, whose `toString` is exact). */
 const text = (v: unknown): string | undefined =>
@@ -273,7 +262,7 @@ export function describeNight(n: Night): string {
   const calls = n.polygonRequests.length;
   const byStatus = new Map<string, number>();
   for (const r of n.polygonRequests) {
-    const k = r.fault ? `${r.fault} ${r.status || 'reset'}` : String(r.status);
+    const k = r.fault ? `${r.fault} ${r.status || 'no answer'}` : String(r.status);
     byStatus.set(k, (byStatus.get(k) ?? 0) + 1);
   }
   parts.push(

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { FAULT_CASES } from './catalogue';
+import { FAULT_CASES, INVARIANTS } from './catalogue';
 import { RESULTS_DIR, type FaultCaseRecord } from './recorder';
 
 /** The generated report, at the repository root. */
@@ -37,7 +37,16 @@ export function formatReport(records: Map<string, FaultCaseRecord | undefined>):
     '',
     `**${passed} of ${FAULT_CASES.length} cases pass.**`,
     '',
+    'After every night, a case checks these invariants (shown as "night invariants" below):',
+    '',
+    ...Object.values(INVARIANTS).map((i) => `- ${i}`),
+    '',
   ];
+  const invariants = Object.values(INVARIANTS) as string[];
+  const checkedText = (checked: readonly string[]) =>
+    invariants.every((i) => checked.includes(i))
+      ? ['night invariants', ...checked.filter((c) => !invariants.includes(c))].join('; ')
+      : checked.join('; ');
   let group = '';
   for (const spec of FAULT_CASES) {
     if (spec.group !== group) {
@@ -52,7 +61,7 @@ export function formatReport(records: Map<string, FaultCaseRecord | undefined>):
     const r = records.get(spec.id);
     const result = !r ? 'NOT RUN' : r.passed ? 'pass' : `**FAIL**: ${r.failure ?? ''}`;
     out.push(
-      `| ${spec.id} | ${cell(spec.injected)} | ${cell(r?.did.join('; ') || '-')} | ${cell(r?.checked.join('; ') || '-')} | ${cell(result)} |`,
+      `| ${spec.id} | ${cell(spec.injected)} | ${cell(r?.did.join('; ') || '-')} | ${cell((r && checkedText(r.checked)) || '-')} | ${cell(result)} |`,
     );
     const next = FAULT_CASES[FAULT_CASES.indexOf(spec) + 1];
     if (!next || next.group !== group) out.push('');
