@@ -6,33 +6,13 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
-import { CORE, GROWTH, standardSeed, startWorld, type World } from './harness/world';
+import { useWorld, withNewTickers, type World } from './harness/world';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('dynamo');
-}, 60_000);
-afterAll(() => world?.close());
-beforeEach(() => world.reset());
-
-/** Two new tickers: each one's history is written in a dozen batches of 25. */
-const withNewTickers = () =>
-  standardSeed({
-    positions: [
-      { id: 'pos-core-zaba', portfolioId: CORE, ticker: 'ZABA', shares: '7', costBasis: '70' },
-      {
-        id: 'pos-growth-zabb',
-        portfolioId: GROWTH,
-        ticker: 'ZABB',
-        shares: '3',
-        costBasis: '9.99',
-      },
-    ],
-  });
+useWorld('dynamo', (w) => (world = w));
 
 faultCase('D01', async (rec) => {
-  const seeded = await world.seed(withNewTickers());
+  const seeded = await world.seed(withNewTickers('ZABA', 'ZABB'));
   world.proxy.addRule({
     operation: 'BatchWriteItem',
     table: world.names.tickerData,

@@ -13,17 +13,12 @@ import {
   USER_A,
   invokeDirect,
   standardSeed,
-  startWorld,
+  useWorld,
   type World,
 } from './harness/world';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('input');
-}, 60_000);
-afterAll(() => world?.close());
-beforeEach(() => world.reset());
+useWorld('input', (w) => (world = w));
 
 const send = (queueUrl: string, body: string) =>
   world.sqs.client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));

@@ -12,7 +12,7 @@ import {
   CORE,
   GROWTH,
   standardSeed,
-  startWorld,
+  useWorld,
   toSqsEvent,
   xaiPortfolioName,
   type Night,
@@ -20,12 +20,7 @@ import {
 } from './harness/world';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('lambda');
-}, 60_000);
-afterAll(() => world?.close());
-beforeEach(() => world.reset());
+useWorld('lambda', (w) => (world = w));
 
 /** Receives the one message waiting in a queue (as the Lambda poller would). */
 const receiveOne = async (queueUrl: string) => {

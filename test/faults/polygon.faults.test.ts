@@ -6,30 +6,10 @@
 import { NOT_AUTHORIZED_MESSAGE } from '../../sim/polygon-simulator';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
-import { CORE, GROWTH, standardSeed, startWorld, type World } from './harness/world';
+import { CORE, GROWTH, standardSeed, useWorld, withNewTickers, type World } from './harness/world';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('polygon');
-}, 60_000);
-afterAll(() => world?.close());
-beforeEach(() => world.reset());
-
-/** Positions of two tickers new to the service (no history: paged range calls). */
-const withNewTickers = () =>
-  standardSeed({
-    positions: [
-      { id: 'pos-core-zaaa', portfolioId: CORE, ticker: 'ZAAA', shares: '7', costBasis: '70' },
-      {
-        id: 'pos-growth-zaab',
-        portfolioId: GROWTH,
-        ticker: 'ZAAB',
-        shares: '1.25',
-        costBasis: '33.3',
-      },
-    ],
-  });
+useWorld('polygon', (w) => (world = w));
 
 faultCase('P01', async (rec) => {
   const seeded = await world.seed();
@@ -62,7 +42,7 @@ faultCase('P02', async (rec) => {
 });
 
 faultCase('P03', async (rec) => {
-  const seeded = await world.seed(withNewTickers());
+  const seeded = await world.seed(withNewTickers('ZAAA', 'ZAAB'));
   world.polygon.setFault({ kind: 'fraction500', fraction: 0.1 });
 
   const night = await world.night();

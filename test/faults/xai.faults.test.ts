@@ -11,7 +11,7 @@ import {
   CORE,
   GROWTH,
   scanAll,
-  startWorld,
+  useWorld,
   type Night,
   type Seeded,
   xaiPortfolioName,
@@ -19,12 +19,7 @@ import {
 } from './harness/world';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('xai');
-}, 60_000);
-afterAll(() => world?.close());
-beforeEach(() => world.reset());
+useWorld('xai', (w) => (world = w));
 
 /** The standard seed's analysed portfolios, by the name the prompt carries. */
 const BY_NAME = new Map([

@@ -56,6 +56,8 @@ let dynamo: LocalDynamo;
 let sqs: LocalSqs;
 let polygon: Awaited<ReturnType<typeof startPolygonSimulator>>;
 let queueUrl: string;
+/** Real time the simulator's clock started from. */
+let simStart: number;
 let dlqUrl: string;
 let processTickers: (e: unknown, c: unknown) => Promise<any>;
 let processTicker: (e: unknown, c: unknown) => Promise<any>;
@@ -78,12 +80,12 @@ const rowsOf = async (ticker: string) =>
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startLocalDynamo(), startLocalSqs()]);
   ({ queueUrl, dlqUrl } = await sqs.createQueue('ticker-processing-queue-faults'));
-  const start = Date.now();
+  simStart = Date.now();
   polygon = await startPolygonSimulator({
     requestsPerMinute: 5,
     isTradingDay,
     unknownTickers: ['ZZZZ'],
-    now: () => start + (Date.now() - start) * SCALE,
+    now: () => simStart + (Date.now() - simStart) * SCALE,
     publishDelayMs: 0,
     pageSize: PAGE_SIZE,
   });
@@ -173,6 +175,18 @@ const drain = () =>
     timeoutMs: 60_000,
   });
 
+/**
+ * Waits until the budget window holds none of the earlier tests' requests, for a test that
+ * asserts exact deferrals (a busy window would add a budget deferral before the fault's own).
+ */
+const freeBudgetWindow = async () => {
+  const last = polygon.requests.at(-1)?.at;
+  if (last === undefined) return;
+  const lastReal = simStart + (last - simStart) / SCALE;
+  const wait = lastReal + WINDOW_MS + 100 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+};
+
 /** Requests the simulator receives from now on. */
 const recorder = () => {
   const from = polygon.requests.length;
@@ -256,6 +270,7 @@ describe('429 bursts', () => {
     'defers the job ($what) when the client retries run out, and the ticker ends fresh',
     async ({ ticker, fault, delaySeconds }) => {
       // Prepare: four 429s, as many as the client's attempts.
+      await freeBudgetWindow();
       await seedHistory([ticker]);
       const session = await queueJob([ticker]);
       const requests = recorder();
@@ -285,6 +300,7 @@ describe('429 bursts', () => {
 
   it('absorbs a short burst with the client backoff, without a deferral', async () => {
     // Prepare
+    await freeBudgetWindow();
     await seedHistory(['ZAAC']);
     const session = await queueJob(['ZAAC']);
     const deferred = deferralRecorder();
@@ -338,6 +354,7 @@ describe('server errors, timeouts, unpublished sessions', () => {
 
   it('defers on a 503 burst longer than the client retries (300 s asked) and resumes', async () => {
     // Prepare
+    await freeBudgetWindow();
     await seedHistory(['ZAAH']);
     const session = await queueJob(['ZAAH']);
     const deferred = deferralRecorder();
@@ -353,6 +370,7 @@ describe('server errors, timeouts, unpublished sessions', () => {
 
   it('defers a session Polygon answers 403 NOT_AUTHORIZED (not published yet) instead of failing', async () => {
     // Prepare
+    await freeBudgetWindow();
     await seedHistory(['ZAAI']);
     const session = await queueJob(['ZAAI']);
     const deferred = deferralRecorder();
