@@ -172,14 +172,26 @@ export class PolygonServerError extends PolygonError {
 
 /** No usable response: timeout, connection reset or refused, or no invocation time left to try. */
 export class PolygonNetworkError extends PolygonError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { retryable: true, cause: options.cause });
+  constructor(message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, { retryable: true, cause: options.cause, status: options.status });
     this.name = 'PolygonNetworkError';
   }
 }
 
 /**
- * A 2xx response whose body is not the documented JSON shape. Not retried in-process;
+ * A 2xx response whose body is not JSON at all (cut off in transfer, or a proxy's page): a
+ * transport fault like a reset, so it is retried in-process and, if it persists, treated as a
+ * network failure (the job defers) rather than failing the job and paging someone at night.
+ */
+export class PolygonUnreadableBodyError extends PolygonNetworkError {
+  constructor(message: string, status: number) {
+    super(message, { status });
+    this.name = 'PolygonUnreadableBodyError';
+  }
+}
+
+/**
+ * A 2xx response that is JSON but not the documented shape. Not retried in-process;
  * `retryable` is true so that the work is redelivered and, if it persists, reaches the DLQ.
  */
 export class PolygonBadResponseError extends PolygonError {
@@ -374,7 +386,10 @@ export function createPolygonClient(opts: PolygonClientOptions): PolygonClient {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new PolygonBadResponseError(`${what} returned a body that is not JSON`, { status });
+        throw new PolygonUnreadableBodyError(
+          `${what} returned a body that is not JSON (${text.length} characters)`,
+          status,
+        );
       }
     } catch (err) {
       if (err instanceof PolygonError) throw err;

@@ -147,6 +147,8 @@ faultCase('P10', async (rec) => {
 
   rec.did(describeNight(night));
   expect(night.polygonRequests[0]).toMatchObject({ fault: 'malformed' });
+  expect(night.tickerDrain).toMatchObject({ invocations: 1, failures: 0 });
+  expect(night.metrics.RefreshFailures ?? 0).toBe(0);
   await checkNight(world, seeded, night, rec);
-  rec.checked('the malformed answer was retried');
+  rec.checked('retried within the invocation: no failed delivery, no RefreshFailures');
 });

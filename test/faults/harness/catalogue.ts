@@ -93,7 +93,7 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'Polygon',
     'P10',
     'A malformed JSON body (200 with truncated JSON)',
-    'Treated as a transient bad response and retried; every ticker ends fresh',
+    'An unreadable body is a transport fault: retried within the invocation (no failed delivery, no alarm); every ticker ends fresh',
   ),
   spec(
     'xAI',

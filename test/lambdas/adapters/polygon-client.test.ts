@@ -10,6 +10,7 @@ import {
   PolygonRateLimitedError,
   PolygonRequestError,
   PolygonServerError,
+  PolygonUnreadableBodyError,
   type PolygonAttemptInfo,
   type PolygonClientOptions,
 } from '../../../lambdas/adapters/polygon-client';
@@ -296,8 +297,42 @@ describe('createPolygonClient', () => {
       expect(bars).toEqual([]);
     });
 
+    it('retries a 200 whose body is not JSON (cut off in transfer) and returns the next answer', async () => {
+      // Prepare
+      agent
+        .get(BASE)
+        .intercept({ path: RANGE_PATH })
+        .reply(200, '{"status":"OK","results":[{"o":1');
+      agent
+        .get(BASE)
+        .intercept({ path: RANGE_PATH })
+        .reply(200, JSON.stringify(rangeBody([agg(START_2024_03_08)])));
+      const client = makeClient();
+
+      // Act
+      const bars = await client.dailyRange('NVDA', '2024-03-08', '2024-03-12');
+
+      // Assess
+      expect(bars).toHaveLength(1);
+      expect(sleeps).toHaveLength(1);
+    });
+
+    it('fails as a network error (the job defers) when every body is unreadable', async () => {
+      // Prepare
+      agent.get(BASE).intercept({ path: RANGE_PATH }).reply(200, '<html>gateway</html>').times(3);
+      const client = makeClient({ maxAttempts: 3 });
+
+      // Act
+      const err = await caught(client.dailyRange('NVDA', '2024-03-08', '2024-03-12'));
+
+      // Assess
+      expect(err).toBeInstanceOf(PolygonUnreadableBodyError);
+      expect(err).toBeInstanceOf(PolygonNetworkError);
+      expect(err.message).toContain('not JSON');
+      expect(err.message).not.toContain('gateway');
+    });
+
     it.each([
-      ['a body that is not JSON', '{"status":"OK","results":[{"o":1'],
       [
         'a bar with a non-numeric price',
         JSON.stringify(rangeBody([{ ...agg(START_2024_03_08), c: '12.5' }])),
