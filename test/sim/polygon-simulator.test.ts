@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import {
   createPolygonClient,
   PolygonAuthError,
-  PolygonBadResponseError,
+  PolygonUnreadableBodyError,
   PolygonNetworkError,
   PolygonNotAvailableError,
   PolygonRateLimitedError,
@@ -496,7 +496,7 @@ describe('startPolygonSimulator with the real client', () => {
       expect(s.requests[0].fault).toBe('delay');
     });
 
-    it('recovers from injected 503s and reports a malformed body as a bad response', async () => {
+    it('recovers from injected 503s and from a malformed body, which the client retries', async () => {
       // Prepare
       const s = await start({ requestsPerMinute: 0 });
       const client = clientFor(s);
@@ -505,12 +505,21 @@ describe('startPolygonSimulator with the real client', () => {
       s.setFault({ kind: 'status', status: 503, times: 2 });
       const recovered = await client.groupedDaily(FRIDAY);
       s.setFault({ kind: 'malformed', times: 1 });
-      const malformed = await caught(client.groupedDaily(FRIDAY));
+      const afterMalformed = await client.groupedDaily(FRIDAY);
+      s.setFault({ kind: 'malformed' });
+      const unreadable = await caught(client.groupedDaily(FRIDAY));
 
       // Assess
       expect(recovered).toHaveLength(42);
-      expect(malformed).toBeInstanceOf(PolygonBadResponseError);
-      expect(s.requests.map((r) => r.status)).toEqual([503, 503, 200, 200]);
+      expect(afterMalformed).toHaveLength(42);
+      expect(unreadable).toBeInstanceOf(PolygonUnreadableBodyError);
+      expect(s.requests.slice(0, 5).map((r) => [r.status, r.fault])).toEqual([
+        [503, 'status'],
+        [503, 'status'],
+        [200, undefined],
+        [200, 'malformed'],
+        [200, undefined],
+      ]);
     });
 
     it('passes injected Retry-After headers through a status fault', async () => {
