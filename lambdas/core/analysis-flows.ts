@@ -582,6 +582,14 @@ async function resolveManualTarget(
   return portfolio;
 }
 
+/** What a skipped (already analysed) request says. */
+function alreadyAnalysed(id: string, dataAsOf: string, model: string, row?: string): string {
+  return (
+    `Portfolio ${id} is already analysed for ${dataAsOf} with ${model} prompt ${PROMPT_VERSION}` +
+    `${row ? ` (row ${row})` : ''}; pass "force": true to re-run`
+  );
+}
+
 async function analyzePortfolio(
   portfolio: PortfolioRecord,
   opts: { force: boolean; runId: string },
@@ -646,9 +654,7 @@ async function analyzePortfolio(
     const stored = claim.analysisTimestamp
       ? await deps.getAnalysis(id, claim.analysisTimestamp)
       : undefined;
-    const message =
-      `Portfolio ${id} is already analysed for ${dataAsOf} with ${deps.model} prompt ${PROMPT_VERSION}` +
-      `${claim.analysisTimestamp ? ` (row ${claim.analysisTimestamp})` : ''}; pass "force": true to re-run`;
+    const message = alreadyAnalysed(id, dataAsOf, deps.model, claim.analysisTimestamp);
     deps.log('info', 'Analysis skipped: already analysed', {
       portfolioId: id,
       key,
@@ -693,7 +699,7 @@ async function analyzePortfolio(
       return {
         status: 'skipped',
         reason: 'already-analysed',
-        message: `Portfolio ${id} is already analysed for ${dataAsOf} with ${deps.model} prompt ${PROMPT_VERSION} (row ${analysisTimestamp}); pass "force": true to re-run`,
+        message: alreadyAnalysed(id, dataAsOf, deps.model, analysisTimestamp),
         analysis: summarizeRow(stored),
       };
     }
