@@ -719,6 +719,22 @@ function decodeCursor(cursor: string | null): number {
   }
 }
 
+/**
+ * Real milliseconds until no request the simulator received lies within the last `windowMs` of
+ * real time, for a simulator whose clock starts at `startMs` and runs `scale` times faster (as
+ * time-compressed tests run it); 0 when the window is already free.
+ */
+export function msUntilQuiet(
+  sim: Pick<PolygonSimulator, 'requests'>,
+  clock: { readonly startMs: number; readonly scale: number; readonly windowMs: number },
+  now = Date.now(),
+): number {
+  const last = sim.requests.at(-1)?.at;
+  if (last === undefined) return 0;
+  const lastReal = clock.startMs + (last - clock.startMs) / clock.scale;
+  return Math.max(0, lastReal + clock.windowMs + 100 - now);
+}
+
 /** Largest number of instants (Unix ms) falling in any window `(t - windowMs, t]`. */
 export function maxInWindow(instants: readonly number[], windowMs: number): number {
   const sorted = [...instants].sort((a, b) => a - b);

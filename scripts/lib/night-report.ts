@@ -86,7 +86,8 @@ const num = (v: unknown): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-async function scanAll(
+/** Every item of a table, all pages, read consistently. */
+export async function scanAll(
   doc: DynamoDBDocumentClient,
   table: string,
 ): Promise<Record<string, unknown>[]> {

@@ -6,6 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { analysisKey } from '../../lambdas/core/analysis-flows';
+import { PROMPT_VERSION } from '../../lambdas/core/analysis-prompt';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
 import {
@@ -163,10 +165,10 @@ faultCase(
         new GetCommand({
           TableName: world.names.state,
           Key: {
-            pk: (await import('../../lambdas/core/analysis-flows')).analysisKey({
+            pk: analysisKey({
               portfolioId,
               model: process.env.XAI_MODEL!,
-              promptVersion: (await import('../../lambdas/core/analysis-prompt')).PROMPT_VERSION,
+              promptVersion: PROMPT_VERSION,
               dataAsOf: seeded.session,
             }),
           },

@@ -6,7 +6,15 @@
 import { NOT_AUTHORIZED_MESSAGE } from '../../sim/polygon-simulator';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
-import { CORE, GROWTH, standardSeed, useWorld, withNewTickers, type World } from './harness/world';
+import {
+  CORE,
+  GROWTH,
+  scanAll,
+  standardSeed,
+  useWorld,
+  withNewTickers,
+  type World,
+} from './harness/world';
 
 let world: World;
 useWorld('polygon', (w) => (world = w));
@@ -131,7 +139,6 @@ faultCase('P08', async (rec) => {
 
   rec.did(describeNight(night));
   await checkNight(world, seeded, night, rec, { noDataTickers: ['ZZZZ'] });
-  const { scanAll } = await import('./harness/world');
   const core = (await scanAll(world, world.names.analyses)).find(
     (a) => a.portfolio === CORE && a.dataAsOf === seeded.session,
   );

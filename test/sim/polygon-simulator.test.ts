@@ -12,6 +12,8 @@ import {
 import { nyWallTimeToUtcMs } from '../../lambdas/core/ny-time';
 import {
   maxInWindow,
+  msUntilQuiet,
+  type SimulatedRequest,
   NOT_AUTHORIZED_MESSAGE,
   RATE_LIMIT_MESSAGE,
   SIMULATOR_API_KEY,
@@ -562,6 +564,20 @@ describe('startPolygonSimulator with the real client', () => {
       expect(always).toBeInstanceOf(PolygonServerError);
       expect(never).toEqual([]);
     });
+  });
+});
+
+describe('msUntilQuiet', () => {
+  it('maps the last request back to real time and waits out the window (plus 100 ms)', () => {
+    // Prepare: the clock starts at 1,000 and runs 30x; the last request is 3 s of real time in.
+    const clock = { startMs: 1_000, scale: 30, windowMs: 2_000 };
+    const sim = { requests: [{ at: 1_000 + 3_000 * 30 }] as SimulatedRequest[] };
+
+    // Act / Assess
+    expect(msUntilQuiet(sim, clock, 1_000 + 3_000)).toBe(2_100);
+    expect(msUntilQuiet(sim, clock, 1_000 + 4_500)).toBe(600);
+    expect(msUntilQuiet(sim, clock, 1_000 + 6_000)).toBe(0);
+    expect(msUntilQuiet({ requests: [] }, clock, 0)).toBe(0);
   });
 });
 

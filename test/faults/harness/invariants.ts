@@ -3,6 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { normaliseTicker } from '../../../lambdas/core/events';
 import { sessionCloseIso } from '../../../lambdas/core/ny-time';
 import { maxInWindow } from '../../../sim/polygon-simulator';
+import { depth } from '../../../sim/queue-poller';
 import { INVARIANTS } from './catalogue';
 import type { CaseRecorder } from './recorder';
 import { rowsOf, scanAll, type Night, type Seeded, type World } from './world';
@@ -26,11 +27,10 @@ export interface Expectations {
 }
 
 /** Text of a stored value (numbers are read as exact `NumberValue`s, whose `toString` is exact). */
-const text = (v: unknown): string | undefined =>
+const asText = (v: unknown): string | undefined =>
   v === undefined || v === null ? undefined : (v as { toString(): string }).toString();
-const str = text;
 const exact = (v: unknown) => {
-  const t = text(v);
+  const t = asText(v);
   return t === undefined ? undefined : new Big(t);
 };
 
@@ -144,8 +144,8 @@ export async function checkNight(
     }
     if (deleted.has(id)) problems.push(`deleted position ${id} was re-created`);
     if (
-      str(item.ticker) !== p.ticker ||
-      str(item.portfolioId) !== p.portfolioId ||
+      asText(item.ticker) !== p.ticker ||
+      asText(item.portfolioId) !== p.portfolioId ||
       !exact(item.shares)?.eq(p.shares) ||
       !exact(item.costBasis)?.eq(p.costBasis)
     )
@@ -236,7 +236,6 @@ export async function checkNight(
     ['ticker-processing-queue', world.queues.tickers.queueUrl],
     ['portfolio-analysis-queue', world.queues.analysis.queueUrl],
   ] as const) {
-    const { depth } = await import('../../../sim/queue-poller');
     const left = await depth(world.sqs.client, url);
     if (left > 0) problems.push(`${left} message(s) left waiting in ${name}`);
   }

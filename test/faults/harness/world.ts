@@ -30,7 +30,6 @@ import {
   NumberValue,
   PutCommand,
   QueryCommand,
-  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { stages, type FunctionName } from '../../../lib/config/stages';
@@ -42,6 +41,7 @@ import {
   previousTradingDay,
   tradingDaysBack,
 } from '../../../lambdas/core/market-calendar';
+import { createTickerDataRepository } from '../../../lambdas/adapters/ticker-data-repository';
 import { completeIndicators, rowFromBar } from '../../../lambdas/core/ticker-rows';
 import { startDynamoFaultProxy, type DynamoFaultProxy } from '../../../sim/dynamo-fault-proxy';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
@@ -50,6 +50,7 @@ import { startLocalSqs, type LocalSqs } from '../../../sim/local-sqs';
 import { defaultLocalTableNames } from '../../../sim/local-tables';
 import {
   SIMULATOR_API_KEY,
+  msUntilQuiet,
   startPolygonSimulator,
   syntheticAgg,
   type PolygonSimulator,
@@ -58,6 +59,7 @@ import {
 import { depth, drainQueue, toSqsEvent } from '../../../sim/queue-poller';
 import { startXaiSimulator, type XaiSimulator } from '../../../sim/xai-simulator';
 import { buildBundles } from '../../../scripts/lib/bundles';
+import { scanAll as scanTable } from '../../../scripts/lib/night-report';
 import { lambdaContext } from '../../../scripts/lib/lambda-runtime';
 import {
   captureOutput,
@@ -437,12 +439,8 @@ export async function startWorld(name: string): Promise<World> {
     async reset() {
       // A case starts with a free budget window, so what it asserts about deferrals cannot
       // depend on how close behind the previous case's requests it runs.
-      const last = polygon.requests.at(-1)?.at;
-      if (last !== undefined) {
-        const lastReal = start + (last - start) / SCALE;
-        const wait = lastReal + WINDOW_MS + 100 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
+      const wait = msUntilQuiet(polygon, { startMs: start, scale: SCALE, windowMs: WINDOW_MS });
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       await reset(world);
     },
     seed: (spec = standardSeed()) => seed(world, spec),
@@ -611,16 +609,9 @@ async function clearTable(
   keys: string[],
   keep?: (item: any) => boolean,
 ) {
-  let startKey: Record<string, unknown> | undefined;
-  const doomed: Record<string, unknown>[] = [];
-  do {
-    const page = await world.doc.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-    );
-    for (const item of page.Items ?? [])
-      if (!keep?.(item)) doomed.push(Object.fromEntries(keys.map((k) => [k, item[k]])));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const doomed = (await scanAll(world, table))
+    .filter((item) => !keep?.(item))
+    .map((item) => Object.fromEntries(keys.map((k) => [k, item[k]])));
   for (let i = 0; i < doomed.length; i += 25) {
     let pending: any[] = doomed.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
     while (pending.length > 0) {
@@ -710,8 +701,6 @@ async function seed(world: World, spec: SeedSpec): Promise<Seeded> {
   ]);
 
   // History through the previous session, from the simulator's own bars.
-  const { createTickerDataRepository } =
-    await import('../../../lambdas/adapters/ticker-data-repository');
   const rows = [...known].flatMap((ticker) =>
     completeIndicators(
       tradingDaysBack(previousSession, 80).map((s) => {
@@ -771,19 +760,9 @@ async function seed(world: World, spec: SeedSpec): Promise<Seeded> {
   return { session, previousSession, portfolios: spec.portfolios, positions, lastGoodAnalysis };
 }
 
-/** Every item of a table. */
-export async function scanAll(world: World, table: string): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await world.doc.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
+/** Every item of a table (numbers as exact `NumberValue`s). */
+export const scanAll = (world: World, table: string): Promise<Record<string, any>[]> =>
+  scanTable(world.doc, table);
 
 /** Every ticker-data row of a ticker, oldest first. */
 export async function rowsOf(world: World, ticker: string): Promise<Record<string, any>[]> {

@@ -36,6 +36,7 @@ import {
   NOT_AUTHORIZED_MESSAGE,
   SIMULATOR_API_KEY,
   maxInWindow,
+  msUntilQuiet,
   startPolygonSimulator,
   syntheticAgg,
   type SimulatedRequest,
@@ -180,10 +181,7 @@ const drain = () =>
  * asserts exact deferrals (a busy window would add a budget deferral before the fault's own).
  */
 const freeBudgetWindow = async () => {
-  const last = polygon.requests.at(-1)?.at;
-  if (last === undefined) return;
-  const lastReal = simStart + (last - simStart) / SCALE;
-  const wait = lastReal + WINDOW_MS + 100 - Date.now();
+  const wait = msUntilQuiet(polygon, { startMs: simStart, scale: SCALE, windowMs: WINDOW_MS });
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 };
 
