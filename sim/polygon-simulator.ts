@@ -720,19 +720,34 @@ function decodeCursor(cursor: string | null): number {
 }
 
 /**
+ * A simulator clock that runs `scale` times faster than real time and follows `Date.now()`:
+ * it reads `Date.now()` plus (scale − 1) × the real time elapsed since it was made, measured on
+ * the monotonic `performance.now()`. So when a test fakes `Date` (a holiday night, say), the
+ * simulator's date is the faked one, and no test depends on the real date it runs on.
+ */
+export interface CompressedClock {
+  readonly scale: number;
+  now(): number;
+}
+
+export function compressedClock(scale: number): CompressedClock {
+  const realStart = performance.now();
+  return { scale, now: () => Date.now() + (performance.now() - realStart) * (scale - 1) };
+}
+
+/**
  * Real milliseconds until no request the simulator received lies within the last `windowMs` of
- * real time, for a simulator whose clock starts at `startMs` and runs `scale` times faster (as
- * time-compressed tests run it); 0 when the window is already free.
+ * real time, for a simulator on a {@link CompressedClock} (as time-compressed tests run it);
+ * 0 when the window is already free.
  */
 export function msUntilQuiet(
   sim: Pick<PolygonSimulator, 'requests'>,
-  clock: { readonly startMs: number; readonly scale: number; readonly windowMs: number },
-  now = Date.now(),
+  clock: Pick<CompressedClock, 'now' | 'scale'> & { readonly windowMs: number },
 ): number {
   const last = sim.requests.at(-1)?.at;
   if (last === undefined) return 0;
-  const lastReal = clock.startMs + (last - clock.startMs) / clock.scale;
-  return Math.max(0, lastReal + clock.windowMs + 100 - now);
+  const realSinceLast = (clock.now() - last) / clock.scale;
+  return Math.max(0, Math.ceil(clock.windowMs + 100 - realSinceLast));
 }
 
 /** Largest number of instants (Unix ms) falling in any window `(t - windowMs, t]`. */

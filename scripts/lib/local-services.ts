@@ -8,6 +8,7 @@ import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';
 import { defaultLocalTableNames, type LocalTableNames } from '../../sim/local-tables';
 import {
   SIMULATOR_API_KEY,
+  compressedClock,
   startPolygonSimulator,
   type PolygonSimulator,
 } from '../../sim/polygon-simulator';
@@ -169,12 +170,12 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
   let polygonSimulator: PolygonSimulator | undefined;
   let xaiSimulator: XaiSimulator | undefined;
   if (upstreams0.polygon.mode === 'simulated') {
-    const start = Date.now();
+    const clock = compressedClock(timeScale);
     const unknown = new Set(seed.simulator.unknownTickers.map((t) => t.trim().toUpperCase()));
     polygonSimulator = await startPolygonSimulator({
       requestsPerMinute: base.polygonRequestsPerMinute,
       isTradingDay,
-      now: () => start + (Date.now() - start) * timeScale,
+      now: clock.now,
       publishDelayMs: 0,
       tickers: seedTickers(seed).filter((t) => !unknown.has(t)),
       unknownTickers: [...unknown],

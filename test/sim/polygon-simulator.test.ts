@@ -12,6 +12,7 @@ import {
 import { nyWallTimeToUtcMs } from '../../lambdas/core/ny-time';
 import {
   maxInWindow,
+  compressedClock,
   msUntilQuiet,
   type SimulatedRequest,
   NOT_AUTHORIZED_MESSAGE,
@@ -568,16 +569,41 @@ describe('startPolygonSimulator with the real client', () => {
 });
 
 describe('msUntilQuiet', () => {
-  it('maps the last request back to real time and waits out the window (plus 100 ms)', () => {
-    // Prepare: the clock starts at 1,000 and runs 30x; the last request is 3 s of real time in.
-    const clock = { startMs: 1_000, scale: 30, windowMs: 2_000 };
-    const sim = { requests: [{ at: 1_000 + 3_000 * 30 }] as SimulatedRequest[] };
+  it('maps the time since the last request back to real time and waits out the window (plus 100 ms)', () => {
+    // Prepare: a 30x clock; the last request was at simulated instant 90,000.
+    let now = 90_000;
+    const clock = { now: () => now, scale: 30, windowMs: 2_000 };
+    const sim = { requests: [{ at: 90_000 }] as SimulatedRequest[] };
 
-    // Act / Assess
-    expect(msUntilQuiet(sim, clock, 1_000 + 3_000)).toBe(2_100);
-    expect(msUntilQuiet(sim, clock, 1_000 + 4_500)).toBe(600);
-    expect(msUntilQuiet(sim, clock, 1_000 + 6_000)).toBe(0);
-    expect(msUntilQuiet({ requests: [] }, clock, 0)).toBe(0);
+    // Act / Assess: 0, 1.5 and 3 real seconds later
+    expect(msUntilQuiet(sim, clock)).toBe(2_100);
+    now = 90_000 + 1_500 * 30;
+    expect(msUntilQuiet(sim, clock)).toBe(600);
+    now = 90_000 + 3_000 * 30;
+    expect(msUntilQuiet(sim, clock)).toBe(0);
+    expect(msUntilQuiet({ requests: [] }, clock)).toBe(0);
+  });
+});
+
+describe('compressedClock', () => {
+  it('follows Date.now(), faked or not, and runs the elapsed time `scale` times faster', async () => {
+    // Prepare
+    const clock = compressedClock(30);
+    const before = clock.now();
+    const wall = Date.now();
+
+    // Act
+    await new Promise((r) => setTimeout(r, 50));
+    const elapsed = clock.now() - before;
+    jest.useFakeTimers({ now: Date.parse('2026-11-27T04:30:00Z'), doNotFake: ['performance'] });
+    const faked = clock.now();
+    jest.useRealTimers();
+
+    // Assess
+    expect(Math.abs(before - wall)).toBeLessThan(1_000);
+    expect(elapsed).toBeGreaterThanOrEqual(50 * 30 - 30);
+    expect(faked).toBeGreaterThanOrEqual(Date.parse('2026-11-27T04:30:00Z'));
+    expect(faked).toBeLessThan(Date.parse('2026-11-27T04:30:00Z') + 60_000);
   });
 });
 

@@ -50,6 +50,7 @@ import { startLocalSqs, type LocalSqs } from '../../../sim/local-sqs';
 import { defaultLocalTableNames } from '../../../sim/local-tables';
 import {
   SIMULATOR_API_KEY,
+  compressedClock,
   msUntilQuiet,
   startPolygonSimulator,
   syntheticAgg,
@@ -364,12 +365,12 @@ export async function startWorld(name: string): Promise<World> {
     sqs.createQueue(`ticker-processing-queue-${STAGE}`),
     sqs.createQueue(`portfolio-analysis-queue-${STAGE}`),
   ]);
-  const start = Date.now();
+  const clock = compressedClock(SCALE);
   const polygon = await startPolygonSimulator({
     requestsPerMinute: 5,
     isTradingDay,
     unknownTickers: ['ZZZZ'],
-    now: () => start + (Date.now() - start) * SCALE,
+    now: clock.now,
     publishDelayMs: 0,
     pageSize: 100,
   });
@@ -439,7 +440,7 @@ export async function startWorld(name: string): Promise<World> {
     async reset() {
       // A case starts with a free budget window, so what it asserts about deferrals cannot
       // depend on how close behind the previous case's requests it runs.
-      const wait = msUntilQuiet(polygon, { startMs: start, scale: SCALE, windowMs: WINDOW_MS });
+      const wait = msUntilQuiet(polygon, { ...clock, windowMs: WINDOW_MS });
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       await reset(world);
     },

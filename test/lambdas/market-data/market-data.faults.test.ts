@@ -36,7 +36,9 @@ import {
   NOT_AUTHORIZED_MESSAGE,
   SIMULATOR_API_KEY,
   maxInWindow,
+  compressedClock,
   msUntilQuiet,
+  type CompressedClock,
   startPolygonSimulator,
   syntheticAgg,
   type SimulatedRequest,
@@ -58,7 +60,7 @@ let sqs: LocalSqs;
 let polygon: Awaited<ReturnType<typeof startPolygonSimulator>>;
 let queueUrl: string;
 /** Real time the simulator's clock started from. */
-let simStart: number;
+let clock: CompressedClock;
 let dlqUrl: string;
 let processTickers: (e: unknown, c: unknown) => Promise<any>;
 let processTicker: (e: unknown, c: unknown) => Promise<any>;
@@ -81,12 +83,12 @@ const rowsOf = async (ticker: string) =>
 beforeAll(async () => {
   [dynamo, sqs] = await Promise.all([startLocalDynamo(), startLocalSqs()]);
   ({ queueUrl, dlqUrl } = await sqs.createQueue('ticker-processing-queue-faults'));
-  simStart = Date.now();
+  clock = compressedClock(SCALE);
   polygon = await startPolygonSimulator({
     requestsPerMinute: 5,
     isTradingDay,
     unknownTickers: ['ZZZZ'],
-    now: () => simStart + (Date.now() - simStart) * SCALE,
+    now: clock.now,
     publishDelayMs: 0,
     pageSize: PAGE_SIZE,
   });
@@ -181,7 +183,7 @@ const drain = () =>
  * asserts exact deferrals (a busy window would add a budget deferral before the fault's own).
  */
 const freeBudgetWindow = async () => {
-  const wait = msUntilQuiet(polygon, { startMs: simStart, scale: SCALE, windowMs: WINDOW_MS });
+  const wait = msUntilQuiet(polygon, { ...clock, windowMs: WINDOW_MS });
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 };
 
