@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nyDateOf, nyWallTimeToUtcMs } from '../lambdas/core/ny-time';
+import { nyDateOf, nyWallTimeToUtcMs } from '../lambdas/platform/ny-time';
 
 /** The key the simulator accepts when none is configured. */
 export const SIMULATOR_API_KEY = 'polygon-simulator-key';
@@ -727,7 +727,7 @@ function decodeCursor(cursor: string | null): number {
  */
 export interface CompressedClock {
   readonly scale: number;
-  now(): number;
+  readonly now: () => number;
 }
 
 export function compressedClock(scale: number): CompressedClock {

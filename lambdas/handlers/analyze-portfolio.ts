@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { createAnalyzePortfolioDeps } from '../adapters/analysis-deps';
-import { analyzePortfolioFlow } from '../core/analysis-flows';
-import { parseAnalyzePortfolioEvent } from '../core/events';
-import { withObservability } from '../shared/with-observability';
+import { createAnalyzePortfolioDeps } from '../analysis/wiring';
+import { analyzePortfolioFlow } from '../analysis/flows';
+import { parseAnalyzePortfolioEvent } from './events';
+import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createAnalyzePortfolioDeps> | undefined;
 

@@ -1,7 +1,7 @@
-import { createAnalyzePortfoliosDeps } from '../adapters/analysis-deps';
-import { analyzePortfoliosFlow } from '../core/analysis-flows';
-import { parseAnalyzePortfoliosEvent } from '../core/events';
-import { withObservability } from '../shared/with-observability';
+import { createAnalyzePortfoliosDeps } from '../analysis/wiring';
+import { analyzePortfoliosFlow } from '../analysis/flows';
+import { parseAnalyzePortfoliosEvent } from './events';
+import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createAnalyzePortfoliosDeps> | undefined;
 

@@ -1,9 +1,9 @@
-import { documentClient } from '../adapters/aws-clients';
-import { createRefreshMarker } from '../adapters/refresh-marker';
-import { checkFreshness } from '../core/freshness';
-import { logger, metrics, MetricUnit } from '../shared/observability';
-import { requireEnv } from '../shared/runtime-config';
-import { withObservability } from '../shared/with-observability';
+import { documentClient } from '../platform/aws-clients';
+import { createRefreshMarker } from '../market-data/adapters/refresh-marker';
+import { checkFreshness } from '../market-data/domain/freshness';
+import { logger, metrics, MetricUnit } from '../platform/observability';
+import { requireEnv } from '../platform/config';
+import { withObservability } from '../platform/with-observability';
 
 let marker: ReturnType<typeof createRefreshMarker> | undefined;
 

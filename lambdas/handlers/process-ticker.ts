@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { createMarketDataDeps } from '../adapters/market-data-deps';
-import { parseProcessTickerEvent } from '../core/events';
-import { processTickerFlow } from '../core/market-data-flows';
-import { withObservability } from '../shared/with-observability';
+import { createMarketDataDeps } from '../market-data/wiring';
+import { parseProcessTickerEvent } from './events';
+import { processTickerFlow } from '../market-data/flows';
+import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createMarketDataDeps> | undefined;
 

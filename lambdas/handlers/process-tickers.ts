@@ -1,7 +1,7 @@
-import { createMarketDataDeps } from '../adapters/market-data-deps';
-import { parseProcessTickersEvent } from '../core/events';
-import { processTickersFlow } from '../core/market-data-flows';
-import { withObservability } from '../shared/with-observability';
+import { createMarketDataDeps } from '../market-data/wiring';
+import { parseProcessTickersEvent } from './events';
+import { processTickersFlow } from '../market-data/flows';
+import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createMarketDataDeps> | undefined;
 

@@ -19,7 +19,7 @@ export const emptyDynamoCounts = (): DynamoCounts => ({
 /**
  * Counts every DynamoDB HTTP attempt (retries included: the middleware sits in the deserialize
  * step, inside the SDK's retry loop) on the service's own DynamoDB clients, the ones
- * `lambdas/adapters/aws-clients.ts` hands to every repository and to the request budget.
+ * `lambdas/platform/aws-clients.ts` hands to every repository and to the request budget.
  * `tableLabel` maps a physical table name onto a short label.
  */
 export function countDynamoRequests(

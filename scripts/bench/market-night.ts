@@ -34,7 +34,7 @@ import {
   POSITIONS_PER_TICKER,
   UNIVERSE,
 } from './constants';
-import { isTradingDay } from '../../lambdas/core/market-calendar';
+import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
 import { startLocalSqs } from '../../sim/local-sqs';
 import type { LocalTableNames } from '../../sim/local-tables';
 import { depth, toSqsEvent } from '../../sim/queue-poller';
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   delete process.env.POWERTOOLS_DEV;
 
   // The service's own SDK clients (module singletons), instrumented before the handlers use them.
-  const awsClients = await import('../../lambdas/adapters/aws-clients');
+  const awsClients = await import('../../lambdas/platform/aws-clients');
   const label = (table: string) => Object.entries(names).find(([, n]) => n === table)?.[0] ?? table;
   const dynamoCounter = countDynamoRequests(
     [awsClients.documentClient(true), awsClients.documentClient(false)],

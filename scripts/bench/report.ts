@@ -82,7 +82,7 @@ export function renderReport(
       "- **Simulated time until every ticker is fresh** = from the rule firing to the end of the last `processTicker` invocation, checked afterwards: every ticker's newest row is the session's and has RSI and MA50. It includes local processing at real speed (dynalite on this machine) and the waits the virtual clock skipped.",
     );
     line(
-      `- **DynamoDB requests**: every HTTP attempt of the service's DynamoDB clients (a deserialize-step middleware on the clients from \`lambdas/adapters/aws-clients.ts\`, inside the SDK's retry loop), both handlers. The benchmark's own seeding and checks are not counted. They vary by a few requests between runs: the request budget probes its slots from a random start. Layout: each ticker is held by 2 positions, 20 positions per portfolio.`,
+      `- **DynamoDB requests**: every HTTP attempt of the service's DynamoDB clients (a deserialize-step middleware on the clients from \`lambdas/platform/aws-clients.ts\`, inside the SDK's retry loop), both handlers. The benchmark's own seeding and checks are not counted. They vary by a few requests between runs: the request budget probes its slots from a random start. Layout: each ticker is held by 2 positions, 20 positions per portfolio.`,
     );
     const heaviest = cases.reduce((a, b) => (b.totalRealMs > a.totalRealMs ? b : a));
     line(

@@ -7,7 +7,7 @@ import {
   parseAnalyzePortfoliosEvent,
   parseProcessTickerEvent,
   parseProcessTickersEvent,
-} from '../../lambdas/core/events';
+} from '../../lambdas/handlers/events';
 
 /** Every function of the stack (the entries the CDK app bundles). */
 export const FUNCTION_NAMES = Object.keys(functionEntries) as FunctionName[];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { stages, type FunctionName } from '../../lib/config/stages';
 import { functionPhysicalName } from '../../lib/stacks/service-stack';
-import { isTradingDay } from '../../lambdas/core/market-calendar';
+import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
 import type { LocalDynamo } from '../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';
 import { defaultLocalTableNames, type LocalTableNames } from '../../sim/local-tables';

@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { NumberValue, PutCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { sessionCloseIso } from '../../lambdas/core/ny-time';
+import { sessionCloseIso } from '../../lambdas/platform/ny-time';
 import { faultCaseSpec } from './harness/catalogue';
 import { checkNight } from './harness/invariants';
 import { CaseRecorder } from './harness/recorder';

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { analysisKey } from '../../lambdas/core/analysis-flows';
-import { PROMPT_VERSION } from '../../lambdas/core/analysis-prompt';
+import { analysisKey } from '../../lambdas/analysis/flows';
+import { PROMPT_VERSION } from '../../lambdas/analysis/domain/prompt';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
 import {

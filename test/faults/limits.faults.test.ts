@@ -17,13 +17,13 @@ import {
   MAX_BATCH_ENTRIES,
   MAX_MESSAGE_BYTES,
   MessageTooLargeError,
-} from '../../lambdas/adapters/job-queue';
-import { MAX_XAI_RESPONSE_BYTES } from '../../lambdas/adapters/xai-client';
-import { MAX_ANSWER_BYTES, MAX_REASON_CHARS } from '../../lambdas/core/analysis-answer';
-import { COMPLETION_TOKENS_MAX } from '../../lambdas/core/analysis-flows';
-import { InvalidEventError, MAX_TICKERS_PER_MANUAL_RUN } from '../../lambdas/core/events';
-import { latestCompletedSession } from '../../lambdas/core/market-calendar';
-import { processTickersFlow } from '../../lambdas/core/market-data-flows';
+} from '../../lambdas/platform/job-queue';
+import { MAX_XAI_RESPONSE_BYTES } from '../../lambdas/analysis/adapters/xai-client';
+import { MAX_ANSWER_BYTES, MAX_REASON_CHARS } from '../../lambdas/analysis/domain/answer';
+import { COMPLETION_TOKENS_MAX } from '../../lambdas/analysis/flows';
+import { InvalidEventError, MAX_TICKERS_PER_MANUAL_RUN } from '../../lambdas/handlers/events';
+import { latestCompletedSession } from '../../lambdas/market-data/domain/market-calendar';
+import { processTickersFlow } from '../../lambdas/market-data/flows';
 import {
   MAX_DEFERRALS,
   MAX_TICKERS_PER_JOB,
@@ -31,8 +31,8 @@ import {
   runRefreshJob,
   type RefreshJob,
   type RefreshJobDeps,
-} from '../../lambdas/core/refresh-job';
-import { BACKFILL_SESSIONS } from '../../lambdas/core/refresh-plan';
+} from '../../lambdas/market-data/refresh-job';
+import { BACKFILL_SESSIONS } from '../../lambdas/market-data/domain/refresh-plan';
 import { faultCase } from './harness/recorder';
 import {
   CORE,

@@ -8,8 +8,8 @@ import {
   PolygonRateLimitedError,
   PolygonServerError,
   type PolygonClientOptions,
-} from '../../lambdas/adapters/polygon-client';
-import { nyWallTimeToUtcMs } from '../../lambdas/core/ny-time';
+} from '../../lambdas/market-data/adapters/polygon-client';
+import { nyWallTimeToUtcMs } from '../../lambdas/platform/ny-time';
 import {
   maxInWindow,
   compressedClock,

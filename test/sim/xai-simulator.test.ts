@@ -11,13 +11,13 @@ import {
   XaiTimeoutError,
   XaiTruncatedError,
   type XaiClientOptions,
-} from '../../lambdas/adapters/xai-client';
-import { parseAnalysisAnswer } from '../../lambdas/core/analysis-answer';
+} from '../../lambdas/analysis/adapters/xai-client';
+import { parseAnalysisAnswer } from '../../lambdas/analysis/domain/answer';
 import {
   ANALYSIS_SCHEMA_NAME,
   analysisResponseSchema,
   buildAnalysisPrompt,
-} from '../../lambdas/core/analysis-prompt';
+} from '../../lambdas/analysis/domain/prompt';
 import {
   startXaiSimulator,
   USD_TICKS,

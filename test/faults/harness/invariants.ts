@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { normaliseTicker } from '../../../lambdas/core/events';
-import { sessionCloseIso } from '../../../lambdas/core/ny-time';
+import { normaliseTicker } from '../../../lambdas/handlers/events';
+import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
 import { maxInWindow } from '../../../sim/polygon-simulator';
 import { depth } from '../../../sim/queue-poller';
 import { INVARIANTS } from './catalogue';

@@ -33,16 +33,16 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { stages, type FunctionName } from '../../../lib/config/stages';
-import { analysisKey } from '../../../lambdas/core/analysis-flows';
-import { PROMPT_VERSION } from '../../../lambdas/core/analysis-prompt';
+import { analysisKey } from '../../../lambdas/analysis/flows';
+import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
 import {
   isTradingDay,
   latestCompletedSession,
   previousTradingDay,
   tradingDaysBack,
-} from '../../../lambdas/core/market-calendar';
-import { createTickerDataRepository } from '../../../lambdas/adapters/ticker-data-repository';
-import { completeIndicators, rowFromBar } from '../../../lambdas/core/ticker-rows';
+} from '../../../lambdas/market-data/domain/market-calendar';
+import { createTickerDataRepository } from '../../../lambdas/market-data/adapters/ticker-data-repository';
+import { completeIndicators, rowFromBar } from '../../../lambdas/market-data/domain/ticker-rows';
 import { startDynamoFaultProxy, type DynamoFaultProxy } from '../../../sim/dynamo-fault-proxy';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { localServiceEnv } from '../../../sim/local-env';
@@ -410,7 +410,7 @@ export async function startWorld(name: string): Promise<World> {
   });
 
   // Imported after the environment is set, as Lambda would load them.
-  const { sqsClient } = await import('../../../lambdas/adapters/aws-clients');
+  const { sqsClient } = await import('../../../lambdas/platform/aws-clients');
   const handlers = {
     processTickers: (await import('../../../lambdas/handlers/process-tickers')).handler as Handler,
     processTicker: (await import('../../../lambdas/handlers/process-ticker')).handler as Handler,

@@ -1,8 +1,8 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as analyzePortfolio } from '../../../lambdas/handlers/analyze-portfolio';
-import { analysisKey } from '../../../lambdas/core/analysis-flows';
-import { PROMPT_VERSION } from '../../../lambdas/core/analysis-prompt';
-import { logger } from '../../../lambdas/shared/observability';
+import { analysisKey } from '../../../lambdas/analysis/flows';
+import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
+import { logger } from '../../../lambdas/platform/observability';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startXaiSimulator, type XaiSimMode, type XaiSimulator } from '../../../sim/xai-simulator';
 import { createSqsEvent, lambdaContext } from '../../helpers/events';

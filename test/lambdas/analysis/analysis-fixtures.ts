@@ -7,7 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { LocalDynamo } from '../../../sim/local-dynamo';
-import { sessionCloseIso } from '../../../lambdas/core/ny-time';
+import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
 import { localServiceEnv } from '../../../sim/local-env';
 
 /** The key the xAI simulator accepts in these tests. */

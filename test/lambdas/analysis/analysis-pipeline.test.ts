@@ -2,7 +2,7 @@ import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as analyzePortfolio } from '../../../lambdas/handlers/analyze-portfolio';
 import { handler as analyzePortfolios } from '../../../lambdas/handlers/analyze-portfolios';
-import { PROMPT_VERSION } from '../../../lambdas/core/analysis-prompt';
+import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../../sim/local-sqs';
 import { drainQueue } from '../../../sim/queue-poller';

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { normaliseTicker } from '../../../lambdas/core/events';
+import { normaliseTicker } from '../../../lambdas/handlers/events';
 import { buildBundles, bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
 import { functionEntries } from '../../../lib/stacks/service-stack';
 import {

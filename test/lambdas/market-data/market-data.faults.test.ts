@@ -18,18 +18,18 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SendMessageCommandInput } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { sqsClient } from '../../../lambdas/adapters/aws-clients';
-import { createTickerDataRepository } from '../../../lambdas/adapters/ticker-data-repository';
+import { sqsClient } from '../../../lambdas/platform/aws-clients';
+import { createTickerDataRepository } from '../../../lambdas/market-data/adapters/ticker-data-repository';
 import {
   isTradingDay,
   latestCompletedSession,
   previousTradingDay,
   tradingDaysBack,
   tradingDaysBetween,
-} from '../../../lambdas/core/market-calendar';
-import { sessionCloseIso } from '../../../lambdas/core/ny-time';
-import type { RefreshJob } from '../../../lambdas/core/refresh-job';
-import { completeIndicators, rowFromBar } from '../../../lambdas/core/ticker-rows';
+} from '../../../lambdas/market-data/domain/market-calendar';
+import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
+import type { RefreshJob } from '../../../lambdas/market-data/refresh-job';
+import { completeIndicators, rowFromBar } from '../../../lambdas/market-data/domain/ticker-rows';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../../sim/local-sqs';
 import {

@@ -15,8 +15,8 @@ import {
   latestCompletedSession,
   isTradingDay,
   previousTradingDay,
-} from '../../../lambdas/core/market-calendar';
-import { sessionCloseIso } from '../../../lambdas/core/ny-time';
+} from '../../../lambdas/market-data/domain/market-calendar';
+import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../../sim/local-sqs';
 import { drainQueue } from '../../../sim/queue-poller';

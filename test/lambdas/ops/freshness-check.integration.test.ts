@@ -1,6 +1,9 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createRefreshMarker } from '../../../lambdas/adapters/refresh-marker';
-import { latestCompletedSession, previousTradingDay } from '../../../lambdas/core/market-calendar';
+import { createRefreshMarker } from '../../../lambdas/market-data/adapters/refresh-marker';
+import {
+  latestCompletedSession,
+  previousTradingDay,
+} from '../../../lambdas/market-data/domain/market-calendar';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { lambdaContext } from '../../helpers/events';
 import { localServiceEnv } from '../../../sim/local-env';

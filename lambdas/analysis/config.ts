@@ -1,0 +1,61 @@
+import { DEFAULT_XAI_API_URL, DEFAULT_XAI_MODEL } from './adapters/xai-client';
+import { positiveIntEnv, requireEnv } from '../platform/config';
+
+/** What `analyzePortfolios` reads from its environment. */
+export interface AnalysisFanOutConfig {
+  readonly portfoliosTable: string;
+  readonly positionsTable: string;
+  readonly analysisQueueUrl: string;
+}
+
+/** What `analyzePortfolio` reads from its environment. */
+export interface AnalysisConfig {
+  readonly analysesTable: string;
+  readonly tickerDataTable: string;
+  readonly portfoliosTable: string;
+  readonly positionsTable: string;
+  /** Holds the idempotency claims (`analysis#…`, TTL `expiresAt`). */
+  readonly stateTable: string;
+  /** @default https://api.x.ai/v1/chat/completions */
+  readonly xaiApiUrl: string;
+  /** @default grok-4.3 */
+  readonly xaiModel: string;
+  /**
+   * Per-attempt timeout, ms (`XAI_TIMEOUT_MS`). The function has 180 s: one slow answer is cut
+   * at 60 s and still leaves time for a retry, never paid for twice by a Lambda timeout.
+   * @default 60000
+   */
+  readonly xaiTimeoutMs: number;
+  /** Attempts per analysis including the first (`XAI_MAX_ATTEMPTS`). @default 3 */
+  readonly xaiMaxAttempts: number;
+  /** Full-jitter backoff base, ms (`XAI_RETRY_BASE_MS`). @default 1000 */
+  readonly xaiRetryBaseMs: number;
+  /** Full-jitter backoff cap, ms (`XAI_RETRY_MAX_MS`). @default 20000 */
+  readonly xaiRetryMaxMs: number;
+}
+
+/** Reads the fan-out's environment contract once per cold start; a missing name throws. */
+export function analysisFanOutConfig(env: NodeJS.ProcessEnv = process.env): AnalysisFanOutConfig {
+  return {
+    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
+    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    analysisQueueUrl: requireEnv('ANALYSIS_QUEUE_URL', env),
+  };
+}
+
+/** Reads the analysis' environment contract once per cold start; a missing name throws. */
+export function analysisConfig(env: NodeJS.ProcessEnv = process.env): AnalysisConfig {
+  return {
+    analysesTable: requireEnv('ANALYSES_TABLE', env),
+    tickerDataTable: requireEnv('TICKER_DATA_TABLE', env),
+    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
+    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    stateTable: requireEnv('STATE_TABLE', env),
+    xaiApiUrl: env.XAI_API_URL || DEFAULT_XAI_API_URL,
+    xaiModel: env.XAI_MODEL?.trim() || DEFAULT_XAI_MODEL,
+    xaiTimeoutMs: positiveIntEnv('XAI_TIMEOUT_MS', 60_000, env),
+    xaiMaxAttempts: positiveIntEnv('XAI_MAX_ATTEMPTS', 3, env),
+    xaiRetryBaseMs: positiveIntEnv('XAI_RETRY_BASE_MS', 1_000, env),
+    xaiRetryMaxMs: positiveIntEnv('XAI_RETRY_MAX_MS', 20_000, env),
+  };
+}

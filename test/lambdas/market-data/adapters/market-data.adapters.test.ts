@@ -1,0 +1,578 @@
+/**
+ * The market-data adapters against dynalite (a real DynamoDB engine), one server for the file;
+ * aws-sdk-client-mock only where dynalite cannot produce the case (unprocessed batch items,
+ * the item returned with a failed condition).
+ */
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import Big from 'big.js';
+import { documentClient } from '../../../../lambdas/platform/aws-clients';
+import { createNoDataMemo } from '../../../../lambdas/market-data/adapters/no-data-memo';
+import { createPortfolioRepository } from '../../../../lambdas/portfolios/portfolio-repository';
+import {
+  BudgetExhaustedError,
+  createRequestBudget,
+} from '../../../../lambdas/market-data/adapters/request-budget';
+import { createTickerDataRepository } from '../../../../lambdas/market-data/adapters/ticker-data-repository';
+import { tradingDaysBack } from '../../../../lambdas/market-data/domain/market-calendar';
+import {
+  ownRows,
+  rowFromBar,
+  type TickerDataRow,
+} from '../../../../lambdas/market-data/domain/ticker-rows';
+import { startLocalDynamo, type LocalDynamo } from '../../../../sim/local-dynamo';
+import { maxInWindow } from '../../../../sim/polygon-simulator';
+
+jest.setTimeout(60_000);
+
+const SESSION = '2026-11-20';
+let dynamo: LocalDynamo;
+
+/** A DocumentClient on dynalite, configured like `documentClient()` (its own base client). */
+const docClient = (exactNumbers = false) =>
+  DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+      unmarshallOptions: { wrapNumbers: exactNumbers },
+    },
+  );
+
+/** A client whose `send` is mocked (no server behind it). */
+const mockedDocClient = () => {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  return { client, mock: mockClient(client) };
+};
+
+const put = (table: string, item: Record<string, unknown>) =>
+  dynamo.client.send(
+    new PutItemCommand({ TableName: table, Item: marshall(item, { removeUndefinedValues: true }) }),
+  );
+const getRaw = async (table: string, key: Record<string, AttributeValue>) =>
+  (
+    await dynamo.client.send(
+      new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }),
+    )
+  ).Item;
+
+const rowsFor = (ticker: string, n: number): TickerDataRow[] =>
+  tradingDaysBack(SESSION, n).map((session, i) =>
+    rowFromBar(
+      ticker,
+      { ticker, session, open: 10 + i, high: 11 + i, low: 9 + i, close: 10.01 + i, volume: 100 },
+      'polygon-range',
+      '2026-11-21T04:30:00.000Z',
+    ),
+  );
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo();
+  // The production client factory reads the SDK's standard endpoint variables.
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+  });
+});
+
+afterAll(async () => {
+  await dynamo?.close();
+});
+
+describe('request budget', () => {
+  it('never grants more than `limit` permits in any window to two consumers hammering it', async () => {
+    // Prepare: two "processes" (own clients) sharing the budget of one table; 3 per 500 ms.
+    const LIMIT = 3;
+    const WINDOW_MS = 500;
+    const permits: number[] = [];
+    const waits: number[] = [];
+    let windowMs = 0;
+    const consumer = async () => {
+      // The budget's own clock: the instant of the claim that succeeded is the last one read.
+      let lastRead = 0;
+      const budget = createRequestBudget({
+        client: docClient(),
+        tableName: dynamo.names.state,
+        limit: LIMIT,
+        windowMs: WINDOW_MS,
+        marginMs: 0,
+        name: 'hammered',
+        now: () => (lastRead = Date.now()),
+      });
+      windowMs = budget.windowMs;
+      const deadline = Date.now() + 1_600;
+      while (Date.now() < deadline) {
+        try {
+          await budget.acquire();
+          permits.push(lastRead);
+        } catch (err) {
+          if (!(err instanceof BudgetExhaustedError)) throw err;
+          waits.push(err.retryAfterMs);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+    };
+
+    // Act
+    await Promise.all([consumer(), consumer()]);
+
+    // Assess: the limit holds in every window, and the windows did roll over (≥ 3 rounds).
+    expect(windowMs).toBe(WINDOW_MS);
+    expect(maxInWindow(permits, WINDOW_MS)).toBeLessThanOrEqual(LIMIT);
+    expect(permits.length).toBeGreaterThanOrEqual(3 * LIMIT);
+    expect(waits.length).toBeGreaterThan(0);
+    for (const w of waits) {
+      expect(w).toBeGreaterThan(0);
+      expect(w).toBeLessThanOrEqual(WINDOW_MS);
+    }
+  });
+
+  it('says when the earliest slot frees up, from the items DynamoDB returns with the failed condition', async () => {
+    // Prepare: both slots used recently, 300 ms and 100 ms ago.
+    const { client, mock } = mockedDocClient();
+    const failed = (usedAt: number) =>
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        Item: { usedAt: { N: String(usedAt) } },
+      });
+    mock.on(UpdateCommand).rejectsOnce(failed(9_900)).rejectsOnce(failed(9_700));
+    const budget = createRequestBudget({
+      client,
+      tableName: 'state',
+      limit: 2,
+      windowMs: 500,
+      marginMs: 0,
+      now: () => 10_000,
+      random: () => 0,
+    });
+
+    // Act
+    const error: unknown = await budget.acquire().catch((e: unknown) => e);
+
+    // Assess: the slot used at 9,700 frees at 10,200.
+    expect(error).toBeInstanceOf(BudgetExhaustedError);
+    expect((error as BudgetExhaustedError).retryAfterMs).toBe(200);
+    expect(mock.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { pk: 'budget#polygon#0' },
+      { pk: 'budget#polygon#1' },
+    ]);
+  });
+
+  it('rejects a budget that is not a positive integer', () => {
+    expect(() => createRequestBudget({ client: docClient(), tableName: 't', limit: 0 })).toThrow(
+      /POLYGON_REQUESTS_PER_MINUTE/,
+    );
+  });
+});
+
+describe('ticker-data repository', () => {
+  it('writes rows in batches and reads the newest first, old Python rows included', async () => {
+    // Prepare
+    const repo = createTickerDataRepository({
+      client: docClient(),
+      tableName: dynamo.names.tickerData,
+    });
+    const rows = rowsFor('RPO', 60);
+    await put(dynamo.names.tickerData, {
+      ticker: 'RPO',
+      timestamp: `${SESSION}T23:30:00.123456`,
+      price: 1,
+    });
+
+    // Act
+    const written = await repo.putRows(rows);
+    const newest = await repo.latestRows('RPO', 50);
+
+    // Assess
+    expect(written).toEqual({ writeRequests: 3 });
+    expect(newest).toHaveLength(50);
+    expect(newest[0].timestamp).toBe(`${SESSION}T23:30:00.123456`);
+    expect(newest[1]).toEqual({ ...rows[59] });
+    const own = ownRows(newest);
+    expect(own).toHaveLength(49);
+    expect(own.map((r) => r.price)).toEqual(rows.slice(11).map((r) => r.price));
+  });
+
+  it('re-sends unprocessed items until they are written', async () => {
+    // Prepare: the first batch comes back with 3, then 1 unprocessed item.
+    const { client, mock } = mockedDocClient();
+    const rows = rowsFor('UNP', 30);
+    const request = (r: TickerDataRow) => ({ PutRequest: { Item: { ...r } } });
+    mock
+      .on(BatchWriteCommand)
+      .resolvesOnce({ UnprocessedItems: { td: rows.slice(0, 3).map(request) } })
+      .resolvesOnce({ UnprocessedItems: { td: rows.slice(2, 3).map(request) } })
+      .resolves({});
+    const sleeps: number[] = [];
+    const repo = createTickerDataRepository({
+      client,
+      tableName: 'td',
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+
+    // Act
+    const result = await repo.putRows(rows);
+
+    // Assess: 25 + 3 + 1 (first batch), then 5.
+    const sent = mock
+      .commandCalls(BatchWriteCommand)
+      .map((c) => (c.args[0].input.RequestItems?.td ?? []).map((w) => w.PutRequest?.Item?.asOf));
+    expect(sent).toEqual([
+      rows.slice(0, 25).map((r) => r.asOf),
+      rows.slice(0, 3).map((r) => r.asOf),
+      [rows[2].asOf],
+      rows.slice(25).map((r) => r.asOf),
+    ]);
+    expect(result).toEqual({ writeRequests: 4 });
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(50);
+    expect(sleeps[0]).toBeLessThanOrEqual(100);
+    expect(sleeps[1]).toBeGreaterThanOrEqual(100);
+    expect(sleeps[1]).toBeLessThanOrEqual(200);
+  });
+
+  it('fails, naming the count, when items stay unprocessed', async () => {
+    // Prepare
+    const { client, mock } = mockedDocClient();
+    const rows = rowsFor('UNP', 7);
+    mock.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({
+      UnprocessedItems: input.RequestItems,
+    }));
+    const repo = createTickerDataRepository({
+      client,
+      tableName: 'td',
+      maxRounds: 3,
+      sleep: async () => undefined,
+    });
+
+    // Act + Assess
+    await expect(repo.putRows(rows)).rejects.toThrow(
+      '7 ticker-data rows stayed unprocessed after 3 BatchWrite rounds',
+    );
+    expect(mock.commandCalls(BatchWriteCommand)).toHaveLength(3);
+  });
+});
+
+describe('portfolio repository', () => {
+  const portfolios = () => dynamo.names.portfolios;
+  const positions = () => dynamo.names.positions;
+  const position = (id: string, portfolioId: string, ticker: string, shares = 10, cost = 1000) => ({
+    id,
+    portfolioId,
+    ticker,
+    shares,
+    costBasis: cost,
+    averageCost: cost / shares,
+    notes: 'keep me',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  });
+  const repoWith = (client: DynamoDBDocumentClient) =>
+    createPortfolioRepository({
+      client,
+      portfoliosTable: portfolios(),
+      positionsTable: positions(),
+      now: () => Date.parse('2026-11-21T04:35:00.000Z'),
+    });
+
+  it('reads every page of the portfolio scan and of the positions query', async () => {
+    // Prepare: pages of 2 items (the SDK sends Limit; dynalite pages exactly like DynamoDB).
+    for (let i = 0; i < 8; i++) {
+      await put(portfolios(), {
+        id: `pg-${i}`,
+        userId: `u${i}`,
+        name: `P${i}`,
+        ...(i === 3 ? {} : { isActive: i % 4 !== 1 }),
+      });
+    }
+    for (let i = 0; i < 7; i++) await put(positions(), position(`pg-pos-${i}`, 'pg-0', `T${i}`));
+    const client = docClient(true);
+    const pages = { ScanCommand: 0, QueryCommand: 0 };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = context.commandName as keyof typeof pages;
+        if (name in pages) {
+          pages[name]++;
+          (args.input as { Limit?: number }).Limit = 2;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'smallPages' },
+    );
+    const repo = repoWith(client);
+
+    // Act
+    const active = await repo.activePortfolios();
+    const held = await repo.positionsOf('pg-0');
+
+    // Assess: missing isActive counts as active; inactive ones (1 and 5) are left out.
+    expect(
+      active
+        .map((p) => p.id)
+        .filter((id) => id.startsWith('pg-'))
+        .sort(),
+    ).toEqual(['pg-0', 'pg-2', 'pg-3', 'pg-4', 'pg-6', 'pg-7']);
+    expect(held.map((p) => p.id).sort()).toEqual(
+      Array.from({ length: 7 }, (_, i) => `pg-pos-${i}`),
+    );
+    expect(pages.ScanCommand).toBeGreaterThanOrEqual(4);
+    expect(pages.QueryCommand).toBeGreaterThanOrEqual(4);
+  });
+
+  it('recomputes from the new shares and cost when they changed between read and write', async () => {
+    // Prepare
+    await put(positions(), position('cf-1', 'p-x', 'NVDA', 10, 1000));
+    const repo = repoWith(docClient(true));
+    const [read] = await repo.positionsOf('p-x');
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: positions(),
+        Key: { id: { S: 'cf-1' } },
+        UpdateExpression: 'SET shares = :s, costBasis = :c',
+        ExpressionAttributeValues: { ':s': { N: '12' }, ':c': { N: '1300' } },
+      }),
+    );
+
+    // Act
+    const result = await repo.updatePrice(read, 187.5);
+
+    // Assess
+    expect(result).toBe('updated');
+    const item = unmarshall((await getRaw(positions(), { id: { S: 'cf-1' } }))!);
+    expect(item).toMatchObject({
+      shares: 12,
+      costBasis: 1300,
+      currentPrice: 187.5,
+      marketValue: 2250,
+      unrealizedPL: 950,
+      notes: 'keep me',
+      updatedAt: '2026-11-21T04:35:00.000Z',
+    });
+  });
+
+  it("gives up with 'conflict' when every attempt meets a new edit", async () => {
+    // Prepare: another writer bumps the shares right before each of our writes.
+    await put(positions(), position('cf-2', 'p-y', 'NVDA', 10, 1000));
+    const client = docClient(true);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateCommand' || context.commandName === 'UpdateItemCommand')
+          await dynamo.client.send(
+            new UpdateItemCommand({
+              TableName: positions(),
+              Key: { id: { S: 'cf-2' } },
+              UpdateExpression: 'SET shares = shares + :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            }),
+          );
+        return next(args);
+      },
+      { step: 'initialize', name: 'concurrentEdit' },
+    );
+    const repo = repoWith(client);
+    const [read] = await repo.positionsOf('p-y');
+
+    // Act
+    const result = await repo.updatePrice(read, 10);
+
+    // Assess
+    expect(result).toBe('conflict');
+    const item = unmarshall((await getRaw(positions(), { id: { S: 'cf-2' } }))!);
+    expect(item.currentPrice).toBeUndefined();
+  });
+
+  it("leaves a position whose ticker changed alone ('moved')", async () => {
+    // Prepare
+    await put(positions(), position('mv-1', 'p-m', 'NVDA'));
+    const repo = repoWith(docClient(true));
+    const [read] = await repo.positionsOf('p-m');
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: positions(),
+        Key: { id: { S: 'mv-1' } },
+        UpdateExpression: 'SET ticker = :t',
+        ExpressionAttributeValues: { ':t': { S: 'AAPL' } },
+      }),
+    );
+
+    // Act
+    const result = await repo.updatePrice(read, 187.5);
+
+    // Assess
+    expect(result).toBe('moved');
+    const item = unmarshall((await getRaw(positions(), { id: { S: 'mv-1' } }))!);
+    expect(item.ticker).toBe('AAPL');
+    expect(item.currentPrice).toBeUndefined();
+  });
+
+  it("never re-creates a position deleted meanwhile ('deleted')", async () => {
+    // Prepare
+    await put(positions(), position('dl-1', 'p-d', 'NVDA'));
+    const repo = repoWith(docClient(true));
+    const [read] = await repo.positionsOf('p-d');
+    await dynamo.client.send(
+      new DeleteItemCommand({ TableName: positions(), Key: { id: { S: 'dl-1' } } }),
+    );
+
+    // Act
+    const result = await repo.updatePrice(read, 187.5);
+
+    // Assess
+    expect(result).toBe('deleted');
+    expect(await getRaw(positions(), { id: { S: 'dl-1' } })).toBeUndefined();
+  });
+
+  it('prices positions in exact decimals (20-digit shares) through the production client', async () => {
+    // Prepare: numbers a binary float cannot hold (12345678901.234567891 → 12345678901.234568).
+    const shares = '12345678901.234567891';
+    const cost = '98765432109.87654321';
+    await put(portfolios(), { id: 'p-exact', userId: 'ux', name: 'Exact', isActive: true });
+    await put(portfolios(), { id: 'p-off', userId: 'ux', name: 'Off', isActive: false });
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: positions(),
+        Item: {
+          ...marshall(position('ex-1', 'p-exact', 'EXCT')),
+          shares: { N: shares },
+          costBasis: { N: cost },
+        },
+      }),
+    );
+    await put(positions(), position('ex-off', 'p-off', 'EXCT'));
+    const repo = repoWith(documentClient(true));
+
+    // Act
+    const summary = await repo.reprice(new Map([['EXCT', { price: 187.23, asOf: SESSION }]]));
+
+    // Assess: the stored N strings are the exact decimal results.
+    expect(summary).toEqual({ updated: 1, deleted: 0, moved: 0, conflicts: 0 });
+    const item = (await getRaw(positions(), { id: { S: 'ex-1' } }))!;
+    const marketValue = new Big(shares).times('187.23');
+    expect(item.shares).toEqual({ N: shares });
+    expect(item.currentPrice).toEqual({ N: '187.23' });
+    expect(item.marketValue).toEqual({ N: marketValue.toFixed() });
+    expect(item.marketValue).toEqual({ N: '2311481460678.14814623193' });
+    expect(item.unrealizedPL).toEqual({ N: '2212716028568.27160302193' });
+    // What the same computation gives on shares read as a JS number: not the exact product.
+    expect(new Big(Number(shares)).times('187.23').toFixed()).not.toBe(marketValue.toFixed());
+    const inactive = unmarshall((await getRaw(positions(), { id: { S: 'ex-off' } }))!);
+    expect(inactive.currentPrice).toBeUndefined();
+  });
+});
+
+describe('no-data memo', () => {
+  const DAY = 86_400_000;
+  const T0 = Date.parse('2026-11-21T04:30:00.000Z');
+
+  it('remembers tickers without data for one session only', async () => {
+    // Prepare
+    const memo = createNoDataMemo({
+      client: docClient(),
+      tableName: dynamo.names.state,
+      now: () => T0,
+    });
+
+    // Act
+    await memo.record(['ZZZZ', 'QQQQ', 'ZZZZ'], SESSION);
+
+    // Assess
+    expect(await memo.known(['NVDA', 'ZZZZ', 'QQQQ'], SESSION)).toEqual(new Set(['ZZZZ', 'QQQQ']));
+    expect(await memo.known(['ZZZZ'], '2026-11-23')).toEqual(new Set());
+    expect(await memo.known([], SESSION)).toEqual(new Set());
+    const item = unmarshall((await getRaw(dynamo.names.state, { pk: { S: 'nodata#ZZZZ' } }))!);
+    expect(item).toEqual({
+      pk: 'nodata#ZZZZ',
+      kind: 'no-data',
+      ticker: 'ZZZZ',
+      session: SESSION,
+      recordedAt: '2026-11-21T04:30:00.000Z',
+      expiresAt: T0 / 1000 + 10 * 86_400,
+    });
+  });
+
+  it('handles more tickers than one batch holds, and overwrites an older session', async () => {
+    // Prepare
+    const memo = createNoDataMemo({ client: docClient(), tableName: dynamo.names.state });
+    const many = Array.from({ length: 230 }, (_, i) => `M${i}`);
+    await memo.record(many, '2026-11-19');
+
+    // Act
+    await memo.record(many.slice(0, 120), SESSION);
+
+    // Assess
+    expect(await memo.known(many, SESSION)).toEqual(new Set(many.slice(0, 120)));
+    expect(await memo.known(many, '2026-11-19')).toEqual(new Set(many.slice(120)));
+  });
+
+  it('ignores an entry past its TTL that DynamoDB has not deleted yet', async () => {
+    // Prepare
+    await createNoDataMemo({
+      client: docClient(),
+      tableName: dynamo.names.state,
+      now: () => T0,
+    }).record(['OLDX'], SESSION);
+
+    // Act
+    const later = createNoDataMemo({
+      client: docClient(),
+      tableName: dynamo.names.state,
+      now: () => T0 + 11 * DAY,
+    });
+
+    // Assess
+    expect(await later.known(['OLDX'], SESSION)).toEqual(new Set());
+  });
+
+  it('re-requests unprocessed keys and items, and fails naming the count when they stay', async () => {
+    // Prepare
+    const { client, mock } = mockedDocClient();
+    mock
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { st: [{ ticker: 'A', session: SESSION }] },
+        UnprocessedKeys: { st: { Keys: [{ pk: 'nodata#B' }] } },
+      })
+      .resolvesOnce({ Responses: { st: [{ ticker: 'B', session: SESSION }] } });
+    mock.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({
+      UnprocessedItems: input.RequestItems,
+    }));
+    const memo = createNoDataMemo({
+      client,
+      tableName: 'st',
+      maxRounds: 2,
+      sleep: async () => undefined,
+    });
+
+    // Act + Assess
+    expect(await memo.known(['A', 'B'], SESSION)).toEqual(new Set(['A', 'B']));
+    expect(mock.commandCalls(BatchGetCommand)[1].args[0].input.RequestItems?.st.Keys).toEqual([
+      { pk: 'nodata#B' },
+    ]);
+    await expect(memo.record(['A', 'B', 'C'], SESSION)).rejects.toThrow(
+      '3 no-data memo items stayed unprocessed after 2 BatchWrite rounds',
+    );
+  });
+});
