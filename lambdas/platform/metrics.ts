@@ -1,0 +1,43 @@
+/**
+ * Every business metric the functions publish (namespace `POWERTOOLS_METRICS_NAMESPACE`), in one
+ * place: the code that emits a metric names it from here, and the dashboard and alarms read the
+ * same constant, so a metric cannot be renamed in one and not the other
+ * (test/infra/metrics.test.ts checks both directions).
+ */
+export const METRICS = {
+  // market-data: processTickers
+  TickersFound: { unit: 'Count', help: 'distinct valid tickers held by active portfolios' },
+  TickersQueued: { unit: 'Count', help: 'tickers queued in refresh jobs' },
+  InvalidTickers: { unit: 'Count', help: 'position symbols that are not tickers' },
+  // market-data: processTicker
+  TickersRefreshed: { unit: 'Count', help: 'tickers given a row for the session' },
+  TickersAlreadyFresh: { unit: 'Count', help: 'tickers that already had the session' },
+  TickersWithoutData: { unit: 'Count', help: 'tickers Polygon has no data for' },
+  PolygonRequests: { unit: 'Count', help: 'Polygon calls a job made (per job)' },
+  PolygonHttpRequests: { unit: 'Count', help: 'every HTTP attempt to Polygon' },
+  Polygon429s: { unit: 'Count', help: 'Polygon answers 429' },
+  PolygonAuthErrors: { unit: 'Count', help: 'Polygon answers 401' },
+  Deferrals: { unit: 'Count', help: 'jobs re-queued with a delay' },
+  PositionsUpdated: { unit: 'Count', help: 'positions repriced' },
+  PositionsSkipped: { unit: 'Count', help: 'positions left alone' },
+  RefreshFailures: { unit: 'Count', help: 'refresh jobs that failed' },
+  // both consumers
+  MalformedMessages: { unit: 'Count', help: 'queue messages that cannot be read' },
+  // analysis
+  PortfoliosFound: { unit: 'Count', help: 'active portfolios found' },
+  AnalysesQueued: { unit: 'Count', help: 'portfolios queued for analysis' },
+  PortfoliosWithoutPositions: { unit: 'Count', help: 'active portfolios with no positions' },
+  AnalysesStored: { unit: 'Count', help: 'analyses stored' },
+  AnalysesSkipped: { unit: 'Count', help: 'analyses not needed (already done)' },
+  AnalysisFailures: { unit: 'Count', help: 'analyses that failed' },
+  XaiPromptTokens: { unit: 'Count', help: 'prompt tokens billed' },
+  XaiCompletionTokens: { unit: 'Count', help: 'completion tokens billed' },
+  XaiReasoningTokens: { unit: 'Count', help: 'reasoning tokens billed' },
+  XaiCostUsd: { unit: 'NoUnit', help: 'cost in USD from xAI usage' },
+  XaiAuthErrors: { unit: 'Count', help: 'xAI rejected the key' },
+  XaiCreditsExhausted: { unit: 'Count', help: 'xAI credits exhausted' },
+  // checkFreshness
+  StaleData: { unit: 'Count', help: 'held tickers without the latest session' },
+} as const satisfies Record<string, { unit: 'Count' | 'NoUnit'; help: string }>;
+
+export type MetricName = keyof typeof METRICS;
