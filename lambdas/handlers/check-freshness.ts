@@ -2,7 +2,8 @@ import { documentClient } from '../platform/aws-clients';
 import { createRefreshMarker } from '../market-data/adapters/refresh-marker';
 import { checkFreshness } from '../market-data/domain/freshness';
 import { logger, metrics, MetricUnit } from '../platform/observability';
-import { requireEnv } from '../platform/config';
+import { checkFreshnessConfig } from '../market-data/config';
+import type { MetricName } from '../platform/metrics';
 import { withObservability } from '../platform/with-observability';
 
 let marker: ReturnType<typeof createRefreshMarker> | undefined;
@@ -11,11 +12,11 @@ let marker: ReturnType<typeof createRefreshMarker> | undefined;
 export const handler = withObservability(async () => {
   marker ??= createRefreshMarker({
     client: documentClient(),
-    tableName: requireEnv('STATE_TABLE'),
+    tableName: checkFreshnessConfig().stateTable,
   });
   const verdict = checkFreshness(Date.now(), await marker.lastSession());
   // Published even when 0, so the alarm sees the check ran.
-  metrics.addMetric('StaleData', MetricUnit.Count, verdict.stale);
+  metrics.addMetric('StaleData' satisfies MetricName, MetricUnit.Count, verdict.stale);
   if (verdict.stale)
     logger.error('Market data is stale: the latest session was not refreshed', { ...verdict });
   else logger.info('Market data is fresh', { ...verdict });

@@ -1,13 +1,13 @@
-import { createMarketDataDeps } from '../market-data/wiring';
+import { createProcessTickersDeps } from '../market-data/fan-out-wiring';
 import { parseProcessTickersEvent } from './events';
-import { processTickersFlow } from '../market-data/flows';
+import { processTickersFlow, type ProcessTickersDeps } from '../market-data/flows';
 import { withObservability } from '../platform/with-observability';
 
-let deps: ReturnType<typeof createMarketDataDeps> | undefined;
+let deps: ProcessTickersDeps | undefined;
 
 /** Nightly schedule or manual `{}` / `{"tickers": [...]}`: queues the market-data refresh. */
 export const handler = withObservability(async (event: unknown) => {
   const parsed = parseProcessTickersEvent(event);
-  deps ??= createMarketDataDeps();
-  return processTickersFlow(parsed, deps.processTickers);
+  deps ??= createProcessTickersDeps();
+  return processTickersFlow(parsed, deps);
 });

@@ -1,17 +1,14 @@
-import {
-  chunk,
-  collectTickers,
-  type HeldTicker,
-  type InvalidTicker,
-} from './domain/collect-tickers';
+import { chunk, collectTickers, type InvalidTicker } from './domain/collect-tickers';
 import {
   InvalidEventError,
   normaliseTicker,
   type ProcessTickerEvent,
   type ProcessTickersEvent,
-  type SqsRecordLike,
 } from '../handlers/events';
 import { latestCompletedSession } from './domain/market-calendar';
+import { processQueueBatch, type BatchResult } from '../platform/sqs-batch';
+import { errorText } from '../platform/text';
+import type { HeldPositions, JobSender, Observability, RefreshMarker } from './ports';
 import {
   MAX_TICKERS_PER_JOB,
   refreshJobSchema,
@@ -21,33 +18,12 @@ import {
   type RefreshOutcome,
 } from './refresh-job';
 
-/** Counters the flows report (published as Powertools metrics by the handler's adapter). */
-export type MarketMetric =
-  | 'TickersFound'
-  | 'TickersQueued'
-  | 'InvalidTickers'
-  | 'TickersRefreshed'
-  | 'TickersAlreadyFresh'
-  | 'TickersWithoutData'
-  | 'PolygonRequests'
-  | 'Deferrals'
-  | 'PositionsUpdated'
-  | 'PositionsSkipped'
-  | 'MalformedMessages'
-  | 'RefreshFailures';
+export type { MarketMetric } from './ports';
 
-export interface FlowObservability {
-  readonly count: (metric: MarketMetric, value: number) => void;
-  readonly log: RefreshJobDeps['log'];
-  /** Tags every following log line with the run's id (carried from processTickers in each job). */
-  readonly correlate: (runId: string) => void;
-}
-
-export interface ProcessTickersDeps extends FlowObservability {
-  readonly heldTickers: () => Promise<HeldTicker[]>;
-  readonly sendJobs: (
-    jobs: RefreshJob[],
-  ) => Promise<{ sent: number; failed: { index: number; reason: string }[] }>;
+export interface ProcessTickersDeps {
+  readonly holdings: HeldPositions;
+  readonly queue: JobSender;
+  readonly obs: Observability;
   readonly now: () => number;
   readonly newRunId: () => string;
 }
@@ -74,33 +50,10 @@ export async function processTickersFlow(
   deps: ProcessTickersDeps,
 ): Promise<ProcessTickersResult> {
   const session = latestCompletedSession(deps.now());
-  let tickers: string[];
-  let invalid: InvalidTicker[] = [];
-  let positionsScanned = 0;
-  let duplicatesMerged = 0;
-  if (event.kind === 'tickers') {
-    const results = event.tickers.map((raw) => ({ raw, r: normaliseTicker(raw) }));
-    const bad = results.filter((x) => !x.r.ok).map((x) => (x.r as { reason: string }).reason);
-    if (bad.length > 0)
-      throw new InvalidEventError(
-        `processTickers: ${bad.length} invalid ticker(s), nothing was queued: ${bad.join('; ')}`,
-      );
-    tickers = [...new Set(results.map((x) => (x.r as { ticker: string }).ticker))].sort();
-  } else {
-    const collected = collectTickers(await deps.heldTickers());
-    tickers = collected.tickers;
-    invalid = collected.invalid;
-    positionsScanned = collected.positions;
-    duplicatesMerged = collected.merged;
-    if (invalid.length > 0) {
-      deps.log('warn', 'Positions with invalid tickers were not refreshed', {
-        count: invalid.length,
-        examples: invalid.slice(0, 20),
-      });
-    }
-  }
+  const found = event.kind === 'tickers' ? givenTickers(event.tickers) : await heldTickers(deps);
+  const { tickers, invalid } = found;
   const runId = deps.newRunId();
-  deps.correlate(runId);
+  deps.obs.correlate(runId);
   const jobs: RefreshJob[] = chunk(tickers, MAX_TICKERS_PER_JOB).map((t) => ({
     v: 1,
     kind: 'refresh',
@@ -110,47 +63,86 @@ export async function processTickersFlow(
     done: [],
     deferrals: 0,
   }));
-  deps.count('TickersFound', tickers.length);
-  deps.count('InvalidTickers', invalid.length);
-  if (jobs.length > 0) {
-    const { failed } = await deps.sendJobs(jobs);
-    if (failed.length > 0) {
-      const lost = failed.reduce((n, f) => n + jobs[f.index].tickers.length, 0);
-      throw new Error(
-        `processTickers: ${failed.length} of ${jobs.length} refresh jobs (${lost} tickers) could not be queued: ${failed.map((f) => f.reason).join('; ')}`,
-      );
-    }
-  }
-  deps.count('TickersQueued', tickers.length);
+  deps.obs.count('TickersFound', tickers.length);
+  deps.obs.count('InvalidTickers', invalid.length);
+  await queueJobs(jobs, deps.queue);
+  deps.obs.count('TickersQueued', tickers.length);
   const result: ProcessTickersResult = {
     runId,
     session,
     mode: event.kind,
-    positionsScanned,
+    positionsScanned: found.positionsScanned,
     tickersFound: tickers.length,
     tickersQueued: tickers.length,
     jobsQueued: jobs.length,
     invalid: { count: invalid.length, examples: invalid.slice(0, 20) },
-    duplicatesMerged,
+    duplicatesMerged: found.duplicatesMerged,
   };
-  deps.log('info', 'Refresh queued', { ...result });
+  deps.obs.log('info', 'Refresh queued', { ...result });
   return result;
 }
 
-export interface ProcessTickerDeps extends FlowObservability {
-  /** Builds the job's dependencies for the current invocation (remaining time, clients). */
-  readonly jobDeps: () => RefreshJobDeps;
-  readonly now: () => number;
-  readonly newRunId: () => string;
-  /** Records that a refresh of `session` completed (read by the freshness check). */
-  readonly recordRefreshed: (
-    session: string,
-    summary: { refreshed: number; noData: number },
-  ) => Promise<void>;
+interface FoundTickers {
+  readonly tickers: string[];
+  readonly invalid: InvalidTicker[];
+  readonly positionsScanned: number;
+  readonly duplicatesMerged: number;
 }
 
-export type ProcessTickerResult =
-  { batchItemFailures: { itemIdentifier: string }[] } | RefreshOutcome;
+/** A manual run's tickers, normalised; one invalid symbol fails the run before anything is queued. */
+function givenTickers(raw: readonly string[]): FoundTickers {
+  const results = raw.map((r) => normaliseTicker(r));
+  const bad = results.flatMap((r) => (r.ok ? [] : [r.reason]));
+  if (bad.length > 0)
+    throw new InvalidEventError(
+      `processTickers: ${bad.length} invalid ticker(s), nothing was queued: ${bad.join('; ')}`,
+    );
+  const tickers = [...new Set(results.flatMap((r) => (r.ok ? [r.ticker] : [])))].sort();
+  return { tickers, invalid: [], positionsScanned: 0, duplicatesMerged: 0 };
+}
+
+/** The nightly run's tickers: those of the positions of active portfolios. */
+async function heldTickers(
+  deps: Pick<ProcessTickersDeps, 'holdings' | 'obs'>,
+): Promise<FoundTickers> {
+  const held = (await deps.holdings.activePositions()).flatMap(({ positions }) =>
+    positions.map((p) => ({ raw: p.ticker, portfolioId: p.portfolioId, positionId: p.id })),
+  );
+  const collected = collectTickers(held);
+  if (collected.invalid.length > 0) {
+    deps.obs.log('warn', 'Positions with invalid tickers were not refreshed', {
+      count: collected.invalid.length,
+      examples: collected.invalid.slice(0, 20),
+    });
+  }
+  return {
+    tickers: collected.tickers,
+    invalid: collected.invalid,
+    positionsScanned: collected.positions,
+    duplicatesMerged: collected.merged,
+  };
+}
+
+/** Sends `jobs`; throws, naming the lost tickers, if any could not be queued. */
+async function queueJobs(jobs: RefreshJob[], queue: JobSender): Promise<void> {
+  if (jobs.length === 0) return;
+  const { failed } = await queue.sendAll(jobs);
+  if (failed.length === 0) return;
+  const lost = failed.reduce((n, f) => n + jobs[f.index].tickers.length, 0);
+  throw new Error(
+    `processTickers: ${failed.length} of ${jobs.length} refresh jobs (${lost} tickers) could not be queued: ${failed.map((f) => f.reason).join('; ')}`,
+  );
+}
+
+export interface ProcessTickerDeps {
+  /** The refresh job's ports, bound to the current invocation (remaining time). */
+  readonly job: RefreshJobDeps;
+  readonly marker: RefreshMarker;
+  readonly obs: Observability;
+  readonly newRunId: () => string;
+}
+
+export type ProcessTickerResult = BatchResult | RefreshOutcome;
 
 /**
  * `processTicker`: an SQS batch runs one job per record and reports failed records as batch item
@@ -161,80 +153,67 @@ export async function processTickerFlow(
   event: ProcessTickerEvent,
   deps: ProcessTickerDeps,
 ): Promise<ProcessTickerResult> {
+  const { obs } = deps;
   if (event.kind === 'manual') {
     const job: RefreshJob = {
       v: 1,
       kind: 'refresh',
       runId: deps.newRunId(),
-      session: latestCompletedSession(deps.now()),
+      session: latestCompletedSession(deps.job.runtime.now()),
       tickers: event.tickers,
       done: [],
       deferrals: 0,
     };
-    deps.correlate(job.runId);
+    obs.correlate(job.runId);
     return runAndCount(job, deps);
   }
-  const batchItemFailures: { itemIdentifier: string }[] = [];
-  for (const record of event.records) {
-    const job = parseJob(record, deps);
-    if (!job) continue;
-    deps.correlate(job.runId);
-    try {
-      await runAndCount(job, deps);
-    } catch (err) {
-      deps.count('RefreshFailures', 1);
-      deps.log('error', 'Refresh job failed; the message will be retried', {
+  return processQueueBatch(event.records, {
+    schema: refreshJobSchema,
+    malformed: (record, problem) => {
+      obs.count('MalformedMessages', 1);
+      obs.log('error', 'Malformed ticker-processing message acknowledged without processing', {
+        messageId: record.messageId,
+        bytes: record.body.length,
+        problem,
+      });
+    },
+    process: (job) => {
+      obs.correlate(job.runId);
+      return runAndCount(job, deps);
+    },
+    failed: (err, job, record) => {
+      obs.count('RefreshFailures', 1);
+      obs.log('error', 'Refresh job failed; the message will be retried', {
         messageId: record.messageId,
         session: job.session,
         tickers: job.tickers.length,
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        error: errorText(err),
       });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
-}
-
-function parseJob(record: SqsRecordLike, deps: FlowObservability): RefreshJob | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = undefined;
-  }
-  const parsed = refreshJobSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  deps.count('MalformedMessages', 1);
-  deps.log('error', 'Malformed ticker-processing message acknowledged without processing', {
-    messageId: record.messageId,
-    bytes: record.body.length,
-    problem: parsed.error
-      ? parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-      : 'not JSON',
+      return 'retry';
+    },
   });
-  return undefined;
 }
 
+/** Runs one job, then counts and logs its outcome (and marks the session refreshed when done). */
 async function runAndCount(job: RefreshJob, deps: ProcessTickerDeps): Promise<RefreshOutcome> {
-  const outcome = await runRefreshJob(job, deps.jobDeps());
-  deps.count('PolygonRequests', outcome.polygonCalls);
+  const { obs } = deps;
+  const outcome = await runRefreshJob(job, deps.job);
+  obs.count('PolygonRequests', outcome.polygonCalls);
   if (outcome.status === 'deferred') {
-    deps.count('Deferrals', 1);
+    obs.count('Deferrals', 1);
     return outcome;
   }
-  await deps.recordRefreshed(outcome.session, {
+  await deps.marker.record(outcome.session, {
     refreshed: outcome.refreshed.length + outcome.alreadyFresh,
     noData: outcome.noData.length,
   });
-  deps.count('TickersRefreshed', outcome.refreshed.length);
-  deps.count('TickersAlreadyFresh', outcome.alreadyFresh);
-  deps.count('TickersWithoutData', outcome.noData.length);
-  deps.count('PositionsUpdated', outcome.positions.updated);
-  deps.count(
-    'PositionsSkipped',
-    outcome.positions.deleted + outcome.positions.moved + outcome.positions.conflicts,
-  );
-  deps.log('info', 'Refresh done', {
+  const { positions } = outcome;
+  obs.count('TickersRefreshed', outcome.refreshed.length);
+  obs.count('TickersAlreadyFresh', outcome.alreadyFresh);
+  obs.count('TickersWithoutData', outcome.noData.length);
+  obs.count('PositionsUpdated', positions.updated);
+  obs.count('PositionsSkipped', positions.deleted + positions.moved + positions.conflicts);
+  obs.log('info', 'Refresh done', {
     session: outcome.session,
     strategy: outcome.strategy,
     refreshed: outcome.refreshed.length,
@@ -243,7 +222,7 @@ async function runAndCount(job: RefreshJob, deps: ProcessTickerDeps): Promise<Re
     noDataExamples: outcome.noData.slice(0, 50),
     polygonCalls: outcome.polygonCalls,
     rowsWritten: outcome.rowsWritten,
-    positions: outcome.positions,
+    positions,
   });
   return outcome;
 }

@@ -17,11 +17,22 @@ import { createPortfolioRepository } from '../portfolios/portfolio-repository';
 import { BudgetExhaustedError, createRequestBudget } from './adapters/request-budget';
 import { createRefreshMarker } from './adapters/refresh-marker';
 import { createTickerDataRepository } from './adapters/ticker-data-repository';
-import type { MarketMetric, ProcessTickerDeps, ProcessTickersDeps } from './flows';
-import type { RefreshJobDeps, UpstreamErrorInfo } from './refresh-job';
-import { correlate, logger, metrics, MetricUnit } from '../platform/observability';
-import { marketDataConfig } from '../platform/config';
+import type { ProcessTickerDeps } from './flows';
+import type { UpstreamErrorInfo } from './refresh-job';
+import type {
+  Deferrals,
+  JobRuntime,
+  NoDataMemo,
+  PositionPrices,
+  RefreshMarker,
+  SessionBars,
+  TickerHistory,
+} from './ports';
+import { countMetric, logAt, logger } from '../platform/observability';
+import type { MetricName } from '../platform/metrics';
 import { apiKeyResolver } from '../platform/secrets';
+import { processTickerConfig, type ProcessTickerConfig } from './config';
+import { observability } from './fan-out-wiring';
 
 /** Maps the Polygon client's and the budget's errors onto what the refresh job distinguishes. */
 export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
@@ -38,49 +49,72 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
   return { kind: 'other', message };
 }
 
-const count = (
-  metric: MarketMetric | 'PolygonHttpRequests' | 'Polygon429s' | 'PolygonAuthErrors',
-  value: number,
-) => {
-  if (value > 0) metrics.addMetric(metric, MetricUnit.Count, value);
-};
-const log: RefreshJobDeps['log'] = (level, message, data) => logger[level](message, data ?? {});
+/** The Polygon client's per-attempt counters. */
+const count = (metric: MetricName, value: number) => countMetric(metric, value);
 
 /**
- * Builds the market-data dependencies from the environment contract, once per cold start.
- * Per-invocation values (the remaining time) are bound in `jobDeps(context)`.
+ * `processTicker`'s wiring: builds the adapters from its environment contract once per cold
+ * start; each implements one of the refresh job's ports itself (checked with `satisfies`).
+ * Returns a function that binds them to an invocation (its remaining time).
  */
-export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
-  const config = marketDataConfig(env);
-  const exactClient = documentClient(true);
+export function createProcessTickerDeps(
+  env: NodeJS.ProcessEnv = process.env,
+): (context?: Context) => ProcessTickerDeps {
+  const config = processTickerConfig(env);
   const plainClient = documentClient(false);
-  const portfolios = createPortfolioRepository({
-    client: exactClient,
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  });
-  const tickerData = createTickerDataRepository({
-    client: plainClient,
-    tableName: config.tickerDataTable,
-  });
-  // Symbols a run found without data for a session, so that a re-run of it spends no call on them.
-  const noDataMemo = createNoDataMemo({ client: plainClient, tableName: config.stateTable });
-  const queue = createJobQueue({ client: sqsClient(), queueUrl: config.tickerQueueUrl });
+  const adapters = {
+    history: createTickerDataRepository({
+      client: plainClient,
+      tableName: config.tickerDataTable,
+    }) satisfies TickerHistory,
+    // Symbols a run found without data for a session, so that a re-run of it spends no call on them.
+    noData: createNoDataMemo({
+      client: plainClient,
+      tableName: config.stateTable,
+    }) satisfies NoDataMemo,
+    positions: createPortfolioRepository({
+      client: documentClient(true),
+      portfoliosTable: config.portfoliosTable,
+      positionsTable: config.positionsTable,
+    }) satisfies PositionPrices,
+    deferrals: createJobQueue({
+      client: sqsClient(),
+      queueUrl: config.tickerQueueUrl,
+    }) satisfies Deferrals,
+  };
   const marker = createRefreshMarker({ client: plainClient, tableName: config.stateTable });
+  let remaining: () => number = () => 900_000;
+  const bars = polygonClient(config, env, () => remaining()) satisfies SessionBars;
+  return (context) => {
+    remaining = () => context?.getRemainingTimeInMillis() ?? 900_000;
+    const runtime: JobRuntime = { now: Date.now, remainingMs: () => remaining(), log: logAt };
+    return {
+      job: { ...adapters, bars, classify: classifyUpstreamError, runtime },
+      marker: marker satisfies RefreshMarker,
+      obs: observability,
+      newRunId: () => `manual-${randomUUID()}`,
+    };
+  };
+}
+
+/** The Polygon client, taking a permit of the shared request budget before every attempt. */
+function polygonClient(
+  config: ProcessTickerConfig,
+  env: NodeJS.ProcessEnv,
+  remainingMs: () => number,
+): PolygonClient {
   const budget = createRequestBudget({
-    client: plainClient,
+    client: documentClient(false),
     tableName: config.stateTable,
     limit: config.polygonRequestsPerMinute,
     windowMs: config.polygonBudgetWindowMs,
     marginMs: Math.min(1_500, config.polygonBudgetWindowMs / 40),
   });
-  const apiKey = apiKeyResolver('POLYGON_API_KEY', env);
-  let remaining: () => number = () => 900_000;
-  const polygon: PolygonClient = createPolygonClient({
+  return createPolygonClient({
     baseUrl: config.polygonBaseUrl,
-    apiKey,
+    apiKey: apiKeyResolver('POLYGON_API_KEY', env),
     timeoutMs: config.polygonTimeoutMs,
-    remainingMs: () => remaining(),
+    remainingMs,
     beforeAttempt: () => budget.acquire(),
     onResponse: (info) => {
       count('PolygonHttpRequests', 1);
@@ -89,47 +123,4 @@ export function createMarketDataDeps(env: NodeJS.ProcessEnv = process.env) {
     },
     logger,
   });
-
-  const processTickers: ProcessTickersDeps = {
-    heldTickers: async () =>
-      (await portfolios.activePositions()).flatMap(({ positions }) =>
-        positions.map((p) => ({ raw: p.ticker, portfolioId: p.portfolioId, positionId: p.id })),
-      ),
-    sendJobs: (jobs) => queue.sendAll(jobs),
-    now: Date.now,
-    newRunId: randomUUID,
-    count,
-    log,
-    correlate,
-  };
-
-  const jobDeps = (context?: Context): RefreshJobDeps => {
-    remaining = () => context?.getRemainingTimeInMillis() ?? 900_000;
-    return {
-      fetchGrouped: (date) => polygon.groupedDaily(date),
-      fetchRange: (ticker, from, to) => polygon.dailyRange(ticker, from, to),
-      classify: classifyUpstreamError,
-      latestRows: (ticker, limit) => tickerData.latestRows(ticker, limit),
-      putRows: (rows) => tickerData.putRows(rows),
-      defer: (job, delaySeconds) => queue.send(job, delaySeconds),
-      reprice: (prices) => portfolios.reprice(prices),
-      knownNoData: (tickers, session) => noDataMemo.known(tickers, session),
-      recordNoData: (tickers, session) => noDataMemo.record(tickers, session),
-      now: Date.now,
-      remainingMs: () => remaining(),
-      log,
-    };
-  };
-
-  const processTicker = (context?: Context): ProcessTickerDeps => ({
-    jobDeps: () => jobDeps(context),
-    now: Date.now,
-    newRunId: () => `manual-${randomUUID()}`,
-    recordRefreshed: (session, summary) => marker.record(session, summary),
-    count,
-    log,
-    correlate,
-  });
-
-  return { config, processTickers, processTicker };
 }

@@ -123,22 +123,25 @@ async function largestDeferredJob(tickers: string[]): Promise<RefreshJob> {
   const deferred: RefreshJob[] = [];
   const budget = Object.assign(new Error('budget'), { budget: true });
   const deps: RefreshJobDeps = {
-    fetchGrouped: (date) => (date === session ? Promise.reject(budget) : Promise.resolve([])),
-    fetchRange: () => Promise.resolve([]),
+    bars: {
+      groupedDaily: (date) => (date === session ? Promise.reject(budget) : Promise.resolve([])),
+      dailyRange: () => Promise.resolve([]),
+    },
     classify: (err) =>
       err === budget
         ? { kind: 'budget', retryAfterMs: 60_000, message: 'budget' }
         : { kind: 'other', message: String(err) },
-    latestRows: () => Promise.resolve([]),
-    putRows: () => Promise.resolve(),
-    defer: (job) => {
-      deferred.push(job);
-      return Promise.resolve();
+    history: { latestRows: () => Promise.resolve([]), putRows: () => Promise.resolve() },
+    deferrals: {
+      send: (job) => {
+        deferred.push(job);
+        return Promise.resolve();
+      },
     },
-    reprice: () => Promise.resolve({ updated: 0, deleted: 0, moved: 0, conflicts: 0 }),
-    now: Date.now,
-    remainingMs: () => 900_000,
-    log: () => undefined,
+    positions: {
+      reprice: () => Promise.resolve({ updated: 0, deleted: 0, moved: 0, conflicts: 0 }),
+    },
+    runtime: { now: Date.now, remainingMs: () => 900_000, log: () => undefined },
   };
   const outcome = await runRefreshJob(
     {
@@ -267,14 +270,16 @@ faultCase(
     const run = await processTickersFlow(
       { kind: 'nightly' },
       {
-        heldTickers: () =>
-          Promise.resolve(many.map((t, i) => ({ raw: t, portfolioId: CORE, positionId: `m${i}` }))),
-        sendJobs: (jobs) => packer.sendAll(jobs),
+        holdings: {
+          activePositions: () =>
+            Promise.resolve([
+              { positions: many.map((t, i) => ({ ticker: t, portfolioId: CORE, id: `m${i}` })) },
+            ]),
+        },
+        queue: packer,
         now: Date.now,
         newRunId: () => 'limits-i01',
-        count: () => undefined,
-        log: () => undefined,
-        correlate: () => undefined,
+        obs: { count: () => undefined, log: () => undefined, correlate: () => undefined },
       },
     );
     expect(run).toMatchObject({ jobsQueued: 4, tickersQueued: many.length });

@@ -126,43 +126,55 @@ class World {
 
   deps(overrides: Partial<RefreshJobDeps> = {}): RefreshJobDeps {
     return {
-      fetchGrouped: async (date) => {
-        this.fetch(`grouped:${date}`);
-        if (this.unpublished.has(date) || !isTradingDay(date)) return [];
-        return [...this.traded].map((t) => barOf(t, date));
-      },
-      fetchRange: async (ticker, from, to) => {
-        this.fetch(`range:${ticker}`);
-        if (!this.traded.has(ticker)) return [];
-        return tradingDaysBetween(dayBefore(from), to)
-          .filter((d) => !this.unpublished.has(d))
-          .map((d) => barOf(ticker, d));
+      bars: {
+        groupedDaily: async (date) => {
+          this.fetch(`grouped:${date}`);
+          if (this.unpublished.has(date) || !isTradingDay(date)) return [];
+          return [...this.traded].map((t) => barOf(t, date));
+        },
+        dailyRange: async (ticker, from, to) => {
+          this.fetch(`range:${ticker}`);
+          if (!this.traded.has(ticker)) return [];
+          return tradingDaysBetween(dayBefore(from), to)
+            .filter((d) => !this.unpublished.has(d))
+            .map((d) => barOf(ticker, d));
+        },
       },
       classify: (err) =>
         err instanceof UpstreamError ? err.info : { kind: 'other', message: String(err) },
-      latestRows: async (ticker, limit) => {
-        this.reads.push({ ticker, limit });
-        return this.rows(ticker).reverse().slice(0, limit);
+      history: {
+        latestRows: async (ticker, limit) => {
+          this.reads.push({ ticker, limit });
+          return this.rows(ticker).reverse().slice(0, limit);
+        },
+        putRows: async (rows) => {
+          this.puts.push([...rows]);
+          this.store(rows);
+        },
       },
-      putRows: async (rows) => {
-        this.puts.push([...rows]);
-        this.store(rows);
+      deferrals: {
+        send: async (job, delaySeconds) => {
+          this.deferred.push({ job: JSON.parse(JSON.stringify(job)) as RefreshJob, delaySeconds });
+        },
       },
-      defer: async (job, delaySeconds) => {
-        this.deferred.push({ job: JSON.parse(JSON.stringify(job)) as RefreshJob, delaySeconds });
+      positions: {
+        reprice: async (prices) => {
+          this.repriced.push(new Map(prices));
+          return SUMMARY;
+        },
       },
-      reprice: async (prices) => {
-        this.repriced.push(new Map(prices));
-        return SUMMARY;
+      runtime: {
+        now: () => NOW,
+        remainingMs: () => this.remaining,
+        log: (level, message, data) => this.logs.push({ level, message, data }),
       },
-      now: () => NOW,
-      remainingMs: () => this.remaining,
-      log: (level, message, data) => this.logs.push({ level, message, data }),
-      knownNoData: async (tickers, session) =>
-        new Set(tickers.filter((t) => this.memo.get(t) === session)),
-      recordNoData: async (tickers, session) => {
-        this.recorded.push({ tickers: [...tickers], session });
-        for (const t of tickers) this.memo.set(t, session);
+      noData: {
+        known: async (tickers, session) =>
+          new Set(tickers.filter((t) => this.memo.get(t) === session)),
+        record: async (tickers, session) => {
+          this.recorded.push({ tickers: [...tickers], session });
+          for (const t of tickers) this.memo.set(t, session);
+        },
       },
       ...overrides,
     };
@@ -654,9 +666,12 @@ describe('runRefreshJob: no-data memo', () => {
     await runRefreshJob(
       jobFor(['NVDA', 'AAPL', 'ZZZZ']),
       world.deps({
-        knownNoData: async (tickers) => {
-          asked.push([...tickers]);
-          return new Set<string>();
+        noData: {
+          known: async (tickers) => {
+            asked.push([...tickers]);
+            return new Set<string>();
+          },
+          record: async () => undefined,
         },
       }),
     );
@@ -697,8 +712,10 @@ describe('runRefreshJob: no-data memo', () => {
     world.seed('NVDA', 80, SESSION);
     world.memo.set('ZZZZ', SESSION);
     const deps = world.deps({
-      knownNoData: () => Promise.reject(new Error('ProvisionedThroughputExceededException')),
-      recordNoData: () => Promise.reject(new Error('AccessDeniedException')),
+      noData: {
+        known: () => Promise.reject(new Error('ProvisionedThroughputExceededException')),
+        record: () => Promise.reject(new Error('AccessDeniedException')),
+      },
     });
 
     // Act
@@ -718,7 +735,7 @@ describe('runRefreshJob: no-data memo', () => {
     // Prepare
     const world = new World(['NVDA']);
     world.seed('NVDA', 80, SESSION);
-    const { knownNoData: _k, recordNoData: _r, ...deps } = world.deps();
+    const { noData: _memo, ...deps } = world.deps();
 
     // Act
     const outcome = done(await runRefreshJob(jobFor(['NVDA', 'ZZZZ']), deps));

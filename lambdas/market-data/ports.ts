@@ -1,0 +1,104 @@
+import type { MetricName } from '../platform/metrics';
+import type { RefreshJob, RepriceSummary } from './refresh-job/job';
+import type { BarLike, TickerDataRow } from './domain/ticker-rows';
+
+/**
+ * The market-data flows' ports: small role interfaces, each implemented directly by one adapter
+ * (checked with `satisfies` in the wiring), so the flows and the refresh job name only the roles
+ * they use and tests fake one role at a time.
+ */
+
+/** The counters the market-data flows publish (a subset of the platform's metric names). */
+export type MarketMetric = Extract<
+  MetricName,
+  | 'TickersFound'
+  | 'TickersQueued'
+  | 'InvalidTickers'
+  | 'TickersRefreshed'
+  | 'TickersAlreadyFresh'
+  | 'TickersWithoutData'
+  | 'PolygonRequests'
+  | 'Deferrals'
+  | 'PositionsUpdated'
+  | 'PositionsSkipped'
+  | 'MalformedMessages'
+  | 'RefreshFailures'
+>;
+
+export type Log = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  data?: Record<string, unknown>,
+) => void;
+
+/** Metrics and logs (Powertools in the wiring). */
+export interface Observability {
+  readonly count: (metric: MarketMetric, value: number) => void;
+  readonly log: Log;
+  /** Tags every following log line with the run's id (carried from processTickers in each job). */
+  readonly correlate: (runId: string) => void;
+}
+
+/** Polygon's daily bars (the Polygon client). */
+export interface SessionBars {
+  groupedDaily(date: string): Promise<readonly BarLike[]>;
+  dailyRange(ticker: string, from: string, to: string): Promise<readonly BarLike[]>;
+}
+
+/** The `ticker-data` rows (the ticker-data repository). */
+export interface TickerHistory {
+  /** The newest `limit` items of a ticker, newest first, any writer's. */
+  latestRows(ticker: string, limit: number): Promise<Record<string, unknown>[]>;
+  putRows(rows: readonly TickerDataRow[]): Promise<unknown>;
+}
+
+/**
+ * Which tickers an earlier run found without data for a session (the no-data memo), so that a
+ * re-run of a complete night spends no call on an unknown or untraded symbol. Optional: without
+ * it (or when it fails) every ticker is planned.
+ */
+export interface NoDataMemo {
+  known(tickers: readonly string[], session: string): Promise<ReadonlySet<string>>;
+  record(tickers: readonly string[], session: string): Promise<void>;
+}
+
+/** Writes fresh prices onto the positions of active portfolios (the portfolio repository). */
+export interface PositionPrices {
+  reprice(prices: ReadonlyMap<string, { price: number; asOf: string }>): Promise<RepriceSummary>;
+}
+
+/** Re-enqueues a job after `delaySeconds` (≤ 900) (the job queue). */
+export interface Deferrals {
+  send(job: RefreshJob, delaySeconds: number): Promise<void>;
+}
+
+/** Queues new refresh jobs, reporting the ones that could not be sent (the job queue). */
+export interface JobSender {
+  sendAll(
+    jobs: RefreshJob[],
+  ): Promise<{ sent: number; failed: { index: number; reason: string }[] }>;
+}
+
+/** The positions of active portfolios, for their tickers (the portfolio repository). */
+export interface HeldPositions {
+  activePositions(): Promise<
+    readonly {
+      readonly positions: readonly { id: string; portfolioId: string; ticker: unknown }[];
+    }[]
+  >;
+}
+
+/** Records that a refresh of `session` completed, for the freshness check (the refresh marker). */
+export interface RefreshMarker {
+  record(session: string, summary: { refreshed: number; noData: number }): Promise<void>;
+}
+
+/** The invocation the refresh job runs in. */
+export interface JobRuntime {
+  readonly now: () => number;
+  /** Time left in the invocation, ms. */
+  readonly remainingMs: () => number;
+  readonly log: Log;
+  /** Parallel DynamoDB requests. @default 16 */
+  readonly concurrency?: number;
+}

@@ -1,0 +1,110 @@
+import { isTradingDay } from '../domain/market-calendar';
+import type { PolygonCall } from '../domain/refresh-plan';
+import { rowFromBar, type BarLike } from '../domain/ticker-rows';
+import type { Deferrals, JobRuntime, SessionBars, TickerHistory } from '../ports';
+import {
+  RefreshFailedError,
+  type DeferReason,
+  type RefreshOutcome,
+  type UpstreamErrorInfo,
+} from './job';
+import { deferJob, type JobProgress } from './deferral';
+
+/** Time kept for finishing (indicators, writes, repricing) before the invocation ends. */
+const FINISH_RESERVE_MS = 120_000;
+
+export interface FetchDeps {
+  readonly bars: SessionBars;
+  /** Classifies an error thrown by the two fetchers (or by the request budget inside them). */
+  readonly classify: (err: unknown) => UpstreamErrorInfo;
+  readonly history: TickerHistory;
+  readonly deferrals: Deferrals;
+  readonly runtime: JobRuntime;
+}
+
+type Pause = { readonly reason: DeferReason; readonly delayMs: number };
+
+/**
+ * Phase 3: makes the pending calls while the shared budget and the invocation's time allow.
+ * Returns the deferred outcome when the job paused, or nothing when every call is done.
+ */
+export async function fetchPending(
+  progress: JobProgress,
+  deps: FetchDeps,
+): Promise<RefreshOutcome | undefined> {
+  const { job } = progress;
+  const tickers = new Set(job.tickers);
+  const pending = progress.pendingCalls();
+  for (const call of pending) {
+    if (progress.isDone(call)) continue;
+    if (deps.runtime.remainingMs() < FINISH_RESERVE_MS + 30_000)
+      return deferJob(progress, 'time', 1_000, deps);
+    const bars = await fetchCall(call, deps);
+    if ('reason' in bars) return deferJob(progress, bars.reason, bars.delayMs, deps);
+    progress.polygonCalls++;
+    if (
+      call.kind === 'grouped' &&
+      call.date === job.session &&
+      bars.length === 0 &&
+      isTradingDay(call.date)
+    ) {
+      // A trading day with no bars yet: Polygon has not published the session.
+      return deferJob(progress, 'not-published', 900_000, deps);
+    }
+    const source = call.kind === 'grouped' ? 'polygon-grouped' : 'polygon-range';
+    for (const bar of bars) {
+      const ticker = call.kind === 'range' ? call.ticker : bar.ticker;
+      if (tickers.has(ticker))
+        progress.remember(rowFromBar(ticker, bar, source, progress.fetchedAt));
+    }
+    progress.markDone(call);
+    if (call.kind === 'grouped' && call.date === job.session) skipUntraded(bars, pending, progress);
+  }
+  return undefined;
+}
+
+/**
+ * The session's grouped day lists every traded symbol: a history call for a ticker missing from
+ * it would find nothing new (unknown, delisted, untraded), so it is not spent.
+ */
+function skipUntraded(
+  bars: readonly BarLike[],
+  pending: readonly PolygonCall[],
+  progress: JobProgress,
+): void {
+  const traded = new Set(bars.map((b) => b.ticker));
+  for (const c of pending) if (c.kind === 'range' && !traded.has(c.ticker)) progress.markDone(c);
+}
+
+/** Makes one call: its bars, or why the job must pause (an error that waiting cannot fix throws). */
+async function fetchCall(
+  call: PolygonCall,
+  deps: Pick<FetchDeps, 'bars' | 'classify'>,
+): Promise<readonly BarLike[] | Pause> {
+  try {
+    return call.kind === 'grouped'
+      ? await deps.bars.groupedDaily(call.date)
+      : await deps.bars.dailyRange(call.ticker, call.from, call.to);
+  } catch (err) {
+    const info = deps.classify(err);
+    switch (info.kind) {
+      case 'budget':
+        return { reason: 'budget', delayMs: info.retryAfterMs ?? 60_000 };
+      case 'rate-limited':
+        return { reason: 'rate-limited', delayMs: info.retryAfterMs ?? 60_000 };
+      case 'not-available':
+        return { reason: 'not-published', delayMs: 900_000 };
+      case 'server':
+      case 'network':
+        return { reason: 'upstream-error', delayMs: 300_000 };
+      default:
+        throw new RefreshFailedError(`Polygon ${describeCall(call)} failed: ${info.message}`);
+    }
+  }
+}
+
+function describeCall(c: PolygonCall): string {
+  return c.kind === 'grouped'
+    ? `grouped daily ${c.date}`
+    : `daily range ${c.ticker} ${c.from}..${c.to}`;
+}

@@ -1,0 +1,69 @@
+import type {
+  Deferrals,
+  JobRuntime,
+  NoDataMemo,
+  PositionPrices,
+  SessionBars,
+  TickerHistory,
+} from '../ports';
+import { JobProgress } from './deferral';
+import { fetchPending } from './fetch';
+import { readHistory } from './history';
+import type { RefreshJob, RefreshOutcome, UpstreamErrorInfo } from './job';
+import { mergeAndWrite } from './merge';
+import { recordNoData } from './no-data';
+import { planJob } from './plan';
+
+export * from './job';
+
+/** The refresh job's ports (see ../ports.ts); `noData` is optional. */
+export interface RefreshJobDeps {
+  readonly bars: SessionBars;
+  /** Classifies an error thrown by the two fetchers (or by the request budget inside them). */
+  readonly classify: (err: unknown) => UpstreamErrorInfo;
+  readonly history: TickerHistory;
+  readonly noData?: NoDataMemo;
+  readonly positions: PositionPrices;
+  readonly deferrals: Deferrals;
+  readonly runtime: JobRuntime;
+}
+
+/**
+ * Runs (or resumes) one refresh job: plans the cheapest Polygon calls once, makes them while the
+ * shared budget and the invocation's time allow, and otherwise persists what it fetched and
+ * re-enqueues itself with a delay (never sleeping, never burning a receive count). When every
+ * call is done, it completes the indicators, writes the rows and reprices the positions.
+ */
+export async function runRefreshJob(
+  input: RefreshJob,
+  deps: RefreshJobDeps,
+): Promise<RefreshOutcome> {
+  const fetchedAt = new Date(deps.runtime.now()).toISOString();
+  const stored = await readHistory(input.tickers, deps.history, deps.runtime.concurrency ?? 16);
+  const { job, knownNoData } = await planJob(input, stored, deps);
+  const progress = new JobProgress(job, stored, fetchedAt);
+  const paused = await fetchPending(progress, deps);
+  if (paused) return paused;
+
+  const merged = await mergeAndWrite(progress, input.done.length > 0, deps);
+  if (merged.noData.length > 0)
+    deps.runtime.log('warn', 'Tickers without data for the session', {
+      session: job.session,
+      count: merged.noData.length,
+      tickers: merged.noData.slice(0, 50),
+    });
+  const newlyNoData = merged.noData.filter((t) => !knownNoData.has(t));
+  await recordNoData(newlyNoData, job.session, merged.prices.size > 0, deps);
+  const positions = await deps.positions.reprice(merged.prices);
+  return {
+    status: 'done',
+    session: job.session,
+    strategy: job.plan.strategy,
+    refreshed: merged.refreshed.sort(),
+    alreadyFresh: merged.alreadyFresh,
+    noData: merged.noData.sort(),
+    polygonCalls: progress.polygonCalls,
+    rowsWritten: merged.rowsWritten,
+    positions,
+  };
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { RefreshPlan } from '../domain/refresh-plan';
+
+/** The refresh job's message, its outcome and its error types (no behaviour). */
+
+/**
+ * Most tickers one job message carries: 10,000. At 10 characters each (the longest a ticker may
+ * be) a new job is 130,130 bytes and the largest deferred one (every ticker rebuilt, its grouped
+ * backfill done but for one call) 185,748 bytes, within SQS's 262,144 (MAX_MESSAGE_BYTES): see
+ * test/faults/limits.faults.test.ts, case I01. More tickers are split into more jobs.
+ */
+export const MAX_TICKERS_PER_JOB = 10_000;
+/** Deferrals after which a job fails instead (≈ 12 h of 900-s waits): it goes to the DLQ, loudly. */
+export const MAX_DEFERRALS = 48;
+/** Rows of history read per ticker: MA50 needs 49 before the new one, with room for old rows. */
+export const HISTORY_ROWS = 80;
+/** Rows read per ticker whose history was (re)built in this job. */
+export const REBUILT_HISTORY_ROWS = 400;
+
+const polygonCall = z.union([
+  z.object({ kind: z.literal('grouped'), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict(),
+  z
+    .object({ kind: z.literal('range'), ticker: z.string(), from: z.string(), to: z.string() })
+    .strict(),
+]);
+
+/** The body of a `ticker-processing-queue` message: one refresh job. */
+export const refreshJobSchema = z
+  .object({
+    v: z.literal(1),
+    kind: z.literal('refresh'),
+    runId: z.string().min(1).max(100),
+    session: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    tickers: z
+      .array(z.string().regex(/^[A-Z][A-Z0-9.-]{0,9}$/))
+      .min(1)
+      .max(MAX_TICKERS_PER_JOB),
+    /** Decided on the first attempt and kept, so retries follow it instead of re-planning. */
+    plan: z
+      .object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) })
+      .optional(),
+    /**
+     * Tickers whose history is rebuilt from `since` (they were new or too far behind), as
+     * indexes into `tickers`: at 10,000 new 10-character symbols a ticker→date map would push a
+     * deferred job over SQS's 256 KiB, indexes keep it near 190 KiB.
+     */
+    rebuild: z
+      .object({
+        since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+        indexes: z.array(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_TICKERS_PER_JOB - 1),
+        ),
+      })
+      .strict()
+      .optional(),
+    done: z.array(z.string()).default([]),
+    deferrals: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type RefreshJob = z.infer<typeof refreshJobSchema>;
+
+/** Why the job paused: it is re-enqueued with a delay and resumes where it stopped. */
+export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time';
+
+/** The upstream errors the job distinguishes (the Polygon client's error classes map onto these). */
+export interface UpstreamErrorInfo {
+  readonly kind:
+    | 'rate-limited'
+    | 'not-available'
+    | 'auth'
+    | 'server'
+    | 'network'
+    | 'bad-response'
+    | 'request'
+    | 'budget'
+    | 'other';
+  readonly retryAfterMs?: number;
+  readonly message: string;
+}
+
+export interface RepriceSummary {
+  readonly updated: number;
+  readonly deleted: number;
+  readonly moved: number;
+  readonly conflicts: number;
+}
+
+export type RefreshOutcome =
+  | {
+      readonly status: 'done';
+      readonly session: string;
+      readonly strategy: RefreshPlan['strategy'];
+      readonly refreshed: string[];
+      readonly alreadyFresh: number;
+      readonly noData: string[];
+      readonly polygonCalls: number;
+      readonly rowsWritten: number;
+      readonly positions: RepriceSummary;
+    }
+  | {
+      readonly status: 'deferred';
+      readonly reason: DeferReason;
+      readonly delaySeconds: number;
+      readonly polygonCalls: number;
+      readonly remainingCalls: number;
+    };
+
+/** Thrown for a job that cannot succeed by waiting (bad key, bad request, too many deferrals). */
+export class RefreshFailedError extends Error {
+  override readonly name = 'RefreshFailedError';
+}

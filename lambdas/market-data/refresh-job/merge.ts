@@ -1,0 +1,73 @@
+import { mapLimit } from '../../platform/concurrency';
+import { completeIndicators, type TickerDataRow } from '../domain/ticker-rows';
+import type { JobRuntime, TickerHistory } from '../ports';
+import { keepsStored, type JobProgress } from './deferral';
+import { rereadHistory } from './history';
+
+/** What merging the fetched bars into the stored history gave. */
+export interface Merged {
+  /** Tickers given new rows. */
+  readonly refreshed: string[];
+  /** Tickers that already had every row computed. */
+  readonly alreadyFresh: number;
+  /** Tickers with no row for the session. */
+  readonly noData: string[];
+  /** The session's close of every ticker that has it. */
+  readonly prices: Map<string, { price: number; asOf: string }>;
+  readonly rowsWritten: number;
+}
+
+/**
+ * Phase 4 (every call is done): merges each ticker's fetched rows into its history, completes
+ * the indicators and writes the rows that changed.
+ */
+export async function mergeAndWrite(
+  progress: JobProgress,
+  resumed: boolean,
+  deps: { readonly history: TickerHistory; readonly runtime: JobRuntime },
+): Promise<Merged> {
+  const { job } = progress;
+  const refreshed: string[] = [];
+  const noData: string[] = [];
+  const prices = new Map<string, { price: number; asOf: string }>();
+  const toWrite: TickerDataRow[] = [];
+  let alreadyFresh = 0;
+  const rebuildIndexes = new Set(job.rebuild?.indexes ?? []);
+  await mapLimit(job.tickers, deps.runtime.concurrency ?? 16, async (t, i) => {
+    const since = rebuildIndexes.has(i) ? job.rebuild?.since : undefined;
+    // A resumed job wrote raw rows in earlier invocations; read far enough back to include them.
+    const history =
+      resumed || since !== undefined
+        ? await rereadHistory(t, deps.history)
+        : (progress.stored.get(t) ?? []);
+    const rows = mergeRows(history, progress.fetchedRows(t), since);
+    const latest = rows[rows.length - 1];
+    if (!latest || latest.asOf < job.session) {
+      noData.push(t);
+      return;
+    }
+    const completed = completeIndicators(rows);
+    toWrite.push(...completed);
+    if (completed.length === 0) alreadyFresh++;
+    else refreshed.push(t);
+    prices.set(t, { price: latest.price, asOf: latest.asOf });
+  });
+  if (toWrite.length > 0) await deps.history.putRows(toWrite);
+  return { refreshed, alreadyFresh, noData, prices, rowsWritten: toWrite.length };
+}
+
+/**
+ * A ticker's rows, oldest first: its history with the fetched rows laid over it (from `since`
+ * only, when the history is rebuilt). A re-fetched bar with the same close keeps its computed
+ * indicators, so a rerun rewrites nothing.
+ */
+export function mergeRows(
+  history: readonly TickerDataRow[],
+  fetched: Iterable<TickerDataRow>,
+  since?: string,
+): TickerDataRow[] {
+  const merged = new Map(history.map((r) => [r.asOf, r]));
+  for (const row of fetched) if (!keepsStored(merged.get(row.asOf), row)) merged.set(row.asOf, row);
+  const rows = [...merged.values()].sort((a, b) => (a.asOf < b.asOf ? -1 : 1));
+  return since === undefined ? rows : rows.filter((r) => r.asOf >= since);
+}
