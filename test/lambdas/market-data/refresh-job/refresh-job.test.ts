@@ -1,11 +1,11 @@
-import { indicatorSeries } from '../../../lambdas/market-data/domain/indicators';
+import { indicatorSeries } from '../../../../lambdas/market-data/domain/indicators';
 import {
   isTradingDay,
   previousTradingDay,
   tradingDaysBack,
   tradingDaysBetween,
-} from '../../../lambdas/market-data/domain/market-calendar';
-import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
+} from '../../../../lambdas/market-data/domain/market-calendar';
+import { sessionCloseIso } from '../../../../lambdas/platform/ny-time';
 import {
   HISTORY_ROWS,
   MAX_DEFERRALS,
@@ -19,15 +19,15 @@ import {
   type RefreshOutcome,
   type RepriceSummary,
   type UpstreamErrorInfo,
-} from '../../../lambdas/market-data/refresh-job';
-import { BACKFILL_SESSIONS } from '../../../lambdas/market-data/domain/refresh-plan';
+} from '../../../../lambdas/market-data/refresh-job';
+import { BACKFILL_SESSIONS } from '../../../../lambdas/market-data/domain/refresh-plan';
 import {
   completeIndicators,
   rowFromBar,
   type BarLike,
   type TickerDataRow,
-} from '../../../lambdas/market-data/domain/ticker-rows';
-import { MAX_MESSAGE_BYTES } from '../../../lambdas/platform/job-queue';
+} from '../../../../lambdas/market-data/domain/ticker-rows';
+import { MAX_MESSAGE_BYTES } from '../../../../lambdas/platform/job-queue';
 
 const SESSION = '2026-11-20';
 const PREV = previousTradingDay(SESSION);
