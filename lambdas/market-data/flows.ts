@@ -18,8 +18,6 @@ import {
   type RefreshOutcome,
 } from './refresh-job';
 
-export type { MarketMetric } from './ports';
-
 export interface ProcessTickersDeps {
   readonly holdings: HeldPositions;
   readonly queue: JobSender;
