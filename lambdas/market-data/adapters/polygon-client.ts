@@ -1,24 +1,27 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { redactor, sendOnce, sleepMs, TransportFailure, withRetries } from '../../platform/http';
+import { clip } from '../../platform/text';
 import {
-  parseRetryAfter,
-  redactor,
-  sendOnce,
-  sleepMs,
-  TransportFailure,
-  withRetries,
-  type HttpResponse,
-} from '../../platform/http';
-import { nyDateOf } from '../../platform/ny-time';
-import { clip, errorText } from '../../platform/text';
+  errorFor,
+  isRetriedInProcess,
+  networkError,
+  parseJsonBody,
+  polygonError,
+  PolygonError,
+} from './polygon-error';
 import {
-  UpstreamError,
-  type UpstreamErrorInit,
-  type UpstreamErrorKind,
-} from '../../platform/upstream-error';
-import type { UpstreamErrorInfo } from '../refresh-job';
-import { BudgetExhaustedError } from './request-budget';
+  aggSchema,
+  buildUrl,
+  followUrl,
+  parseEnvelope,
+  toBar,
+  type Target,
+} from './polygon-responses';
 import type { BarLike } from '../domain/ticker-rows';
+
+// The error type and its classifier, under the client's import path as before.
+export { classifyUpstreamError, PolygonError, type PolygonErrorKind } from './polygon-error';
 
 /**
  * One daily bar (one US equity session) of one ticker, as returned by Polygon: the fields a
@@ -118,125 +121,9 @@ export interface PolygonClientOptions {
   readonly maxPages?: number;
 }
 
-/** The failures a Polygon call ends with (see {@link UpstreamErrorKind}). */
-export type PolygonErrorKind = Extract<
-  UpstreamErrorKind,
-  'rate-limited' | 'not-available' | 'auth' | 'server' | 'network' | 'bad-response' | 'other'
->;
-
-/**
- * Every error the client throws for a Polygon call; `kind` is what the refresh job distinguishes:
- * - `rate-limited` (HTTP 429, `retryAfterMs` from Retry-After), `server` (5xx) and `network` (no
- *   usable response: timeout, reset, refused, no invocation time left, or a 2xx body that is not
- *   JSON at all, cut off in transfer or a proxy's page): retried in-process, then the job defers;
- * - `not-available` (403 `NOT_AUTHORIZED`: the data is outside the plan, too old or not
- *   published yet) and `auth` (401): not retried; what to do is the caller's decision;
- * - `bad-response`: a 2xx answer that is JSON but not the documented shape; not retried here,
- *   the work is redelivered and, if it persists, reaches the DLQ;
- * - `other`: any other 4xx (400, 404): a bug on our side, never retried.
- * `name` keeps the former class names (`PolygonRateLimitedError`, `PolygonUnreadableBodyError`, …)
- * so that log lines and the failure texts built from `${name}: ${message}` are unchanged.
- */
-export class PolygonError extends UpstreamError<PolygonErrorKind> {
-  /** Polygon's `request_id`, when the body carried one. */
-  readonly requestId?: string;
-
-  constructor(
-    message: string,
-    init: UpstreamErrorInit<PolygonErrorKind> & { readonly requestId?: string },
-  ) {
-    super(message, init);
-    this.requestId = init.requestId;
-  }
-}
-
-/** The error name and kind of each failure, by former class name. */
-const FAILURES = {
-  PolygonRateLimitedError: 'rate-limited',
-  PolygonNotAvailableError: 'not-available',
-  PolygonAuthError: 'auth',
-  PolygonServerError: 'server',
-  PolygonNetworkError: 'network',
-  PolygonUnreadableBodyError: 'network',
-  PolygonBadResponseError: 'bad-response',
-  PolygonRequestError: 'other',
-} as const satisfies Record<string, PolygonErrorKind>;
-
-type PolygonFailure = keyof typeof FAILURES;
-
-function polygonError(
-  name: PolygonFailure,
-  message: string,
-  init: Omit<ConstructorParameters<typeof PolygonError>[1], 'kind' | 'name'> = {},
-): PolygonError {
-  return new PolygonError(message, { ...init, name, kind: FAILURES[name] });
-}
-
-/** HTTP status → failure, for a non-2xx answer. */
-function failureOf(status: number): PolygonFailure {
-  if (status === 429) return 'PolygonRateLimitedError';
-  if (status === 401) return 'PolygonAuthError';
-  if (status === 403) return 'PolygonNotAvailableError';
-  return status >= 500 ? 'PolygonServerError' : 'PolygonRequestError';
-}
-
-/** Retried in-process: a later attempt of the same request may succeed within seconds. */
-const RETRIED_KINDS: ReadonlySet<PolygonErrorKind> = new Set(['rate-limited', 'server', 'network']);
-const isRetriedInProcess = (err: unknown): err is PolygonError =>
-  err instanceof PolygonError && RETRIED_KINDS.has(err.kind);
-
-/**
- * Maps the client's and the request budget's errors onto what the refresh job distinguishes
- * (the kind a {@link PolygonError} carries, `budget` for an exhausted request budget).
- */
-export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
-  const message = errorText(err);
-  if (err instanceof BudgetExhaustedError)
-    return { kind: 'budget', retryAfterMs: err.retryAfterMs, message };
-  if (!(err instanceof PolygonError)) return { kind: 'other', message };
-  return err.kind === 'rate-limited'
-    ? { kind: err.kind, retryAfterMs: err.retryAfterMs, message }
-    : { kind: err.kind, message };
-}
-
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const API_KEY_PARAM_RE = /^api[-_]?key$/i;
 const KEY_IN_TEXT_RE = /(api[-_]?key=)[^&\s"']+/gi;
 
-const optionalNumber = z
-  .number()
-  .nullish()
-  .transform((v) => v ?? undefined);
-
-const aggSchema = z.object({
-  T: z.string().min(1).optional(),
-  o: z.number(),
-  h: z.number(),
-  l: z.number(),
-  c: z.number(),
-  v: z.number().nonnegative(),
-  vw: optionalNumber,
-  n: optionalNumber,
-  t: z.number().int(),
-});
-
-const envelopeSchema = z.object({
-  status: z.enum(['OK', 'DELAYED']),
-  request_id: z.string().optional(),
-  resultsCount: z.number().int().nonnegative().optional(),
-  results: z.array(z.unknown()).optional(),
-  next_url: z.string().min(1).optional(),
-});
-
-const errorBodySchema = z.object({
-  status: z.string().optional(),
-  request_id: z.string().optional(),
-  error: z.string().optional(),
-  message: z.string().optional(),
-});
-
-type Envelope = z.infer<typeof envelopeSchema>;
-type Agg = z.infer<typeof aggSchema>;
 type Endpoint = PolygonAttemptInfo['endpoint'];
 
 /** What is scrubbed from Polygon text besides the key itself: an `apiKey=…` query parameter. */
@@ -244,12 +131,6 @@ const POLYGON_REDACTION = {
   placeholder: '[REDACTED]',
   patterns: [{ re: KEY_IN_TEXT_RE, with: '$1[REDACTED]' }],
 };
-
-/** Where requests go: the base URL's origin and its path prefix (without a trailing slash). */
-interface Target {
-  readonly base: URL;
-  readonly basePath: string;
-}
 
 type GetJson = (url: URL, endpoint: Endpoint) => Promise<unknown>;
 
@@ -367,129 +248,6 @@ function reporter(opts: PolygonClientOptions): (info: PolygonAttemptInfo) => voi
   };
 }
 
-/** The error of a non-2xx answer, with Polygon's own status and message when its body has them. */
-function errorFor(
-  res: HttpResponse,
-  what: string,
-  redact: (text: string) => string,
-  now: () => number,
-): PolygonError {
-  let requestId: string | undefined;
-  let detail = '';
-  try {
-    const parsed = errorBodySchema.safeParse(JSON.parse(res.text));
-    if (parsed.success) {
-      requestId = parsed.data.request_id;
-      detail = [parsed.data.status, parsed.data.error, parsed.data.message]
-        .filter((s) => s)
-        .join(': ');
-    }
-  } catch {
-    detail = '';
-  }
-  const suffix = detail ? ` (${clip(redact(detail))})` : '';
-  const { status } = res;
-  return polygonError(failureOf(status), `${what} failed with HTTP ${status}${suffix}`, {
-    status,
-    requestId,
-    retryAfterMs: status === 429 ? parseRetryAfter(res.headers['retry-after'], now()) : undefined,
-  });
-}
-
-/** No usable response; the cause is kept unless its text carries the key. */
-function networkError(
-  fail: TransportFailure,
-  what: string,
-  key: string,
-  redact: (text: string) => string,
-): PolygonError {
-  const cause = fail.cause;
-  const text = !(cause instanceof Error)
-    ? 'unknown error'
-    : fail.code === undefined
-      ? cause.message
-      : `${fail.code} ${cause.message}`;
-  const reason = fail.timedOut
-    ? `timed out after ${fail.timeoutMs} ms`
-    : `failed: ${clip(redact(text))}`;
-  const leaks = cause instanceof Error && `${cause.message}${cause.stack ?? ''}`.includes(key);
-  return polygonError('PolygonNetworkError', `${what} ${reason}`, leaks ? {} : { cause });
-}
-
-/**
- * A 2xx body that is not JSON at all (cut off in transfer, or a proxy's page) is a transport
- * fault like a reset: retried in-process and, if it persists, the job defers.
- */
-function parseJsonBody(text: string, what: string, status: number): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw polygonError(
-      'PolygonUnreadableBodyError',
-      `${what} returned a body that is not JSON (${text.length} characters)`,
-      { status },
-    );
-  }
-}
-
-function buildUrl(target: Target, path: string, query: Record<string, string>): URL {
-  const url = new URL(target.basePath + path, target.base.origin);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  return url;
-}
-
-/** The URL of a `next_url`, on our origin and path prefix, with any `apiKey` parameter dropped. */
-function followUrl({ base, basePath }: Target, nextUrl: string): URL {
-  let next: URL;
-  try {
-    next = new URL(nextUrl, base.origin);
-  } catch {
-    throw polygonError('PolygonBadResponseError', 'Polygon returned an unreadable next_url');
-  }
-  const path =
-    next.origin !== base.origin && basePath && !next.pathname.startsWith(`${basePath}/`)
-      ? basePath + next.pathname
-      : next.pathname;
-  const url = new URL(path + next.search, base.origin);
-  for (const name of [...url.searchParams.keys()]) {
-    if (API_KEY_PARAM_RE.test(name)) url.searchParams.delete(name);
-  }
-  return url;
-}
-
-function parseEnvelope(body: unknown, what: string): Envelope {
-  const parsed = envelopeSchema.safeParse(body);
-  if (!parsed.success)
-    throw polygonError(
-      'PolygonBadResponseError',
-      `${what} returned an unexpected body: ${clip(z.prettifyError(parsed.error))}`,
-    );
-  const env = parsed.data;
-  if (env.results === undefined && (env.resultsCount ?? 0) > 0) {
-    throw polygonError(
-      'PolygonBadResponseError',
-      `${what} reported ${env.resultsCount} results but sent none`,
-      { requestId: env.request_id },
-    );
-  }
-  return env;
-}
-
-function toBar(ticker: string, a: Agg, sessions: Map<number, string>): DailyBar {
-  return {
-    ticker,
-    session: sessionOf(a.t, sessions),
-    open: a.o,
-    high: a.h,
-    low: a.l,
-    close: a.c,
-    volume: a.v,
-    ...(a.vw === undefined ? {} : { vwap: a.vw }),
-    ...(a.n === undefined ? {} : { trades: a.n }),
-    t: a.t,
-  };
-}
-
 async function fetchGrouped(
   target: Target,
   getJson: GetJson,
@@ -561,15 +319,6 @@ async function fetchRange(
       );
   }
   return [...bySession.values()].sort((a, b) => a.t - b.t);
-}
-
-function sessionOf(t: number, cache: Map<number, string>): string {
-  let session = cache.get(t);
-  if (session === undefined) {
-    session = nyDateOf(t);
-    cache.set(t, session);
-  }
-  return session;
 }
 
 function assertDate(value: string, name: string): void {
