@@ -5,17 +5,15 @@ import {
   redactor,
   sendOnce,
   sleepMs,
-  TransportFailure,
   withRetries,
   type HttpResponse,
 } from '../../platform/http';
-import { clip, errorText, grouped } from '../../platform/text';
-import {
-  UpstreamError,
-  type UpstreamErrorInit,
-  type UpstreamErrorKind,
-} from '../../platform/upstream-error';
-import type { CompletionRequest, CompletionUsage, XaiFailureInfo } from '../flows';
+import { clip, grouped } from '../../platform/text';
+import type { CompletionRequest, CompletionUsage } from '../flows';
+import { httpError, isRetriedInProcess, toXaiError, xaiError, type XaiError } from './xai-error';
+
+// The error type and its classifier, under the client's import path as before.
+export { classifyXaiError, XaiError, type XaiErrorDetails, type XaiErrorKind } from './xai-error';
 
 /**
  * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
@@ -99,90 +97,6 @@ export interface XaiClient {
   complete(params: CompletionRequest): Promise<XaiCompletion>;
 }
 
-/** The failures an xAI call ends with (see {@link UpstreamErrorKind}). */
-export type XaiErrorKind = Extract<
-  UpstreamErrorKind,
-  | 'unavailable'
-  | 'auth'
-  | 'credits-exhausted'
-  | 'bad-request'
-  | 'refusal'
-  | 'truncated'
-  | 'bad-response'
->;
-
-/** What an {@link XaiError} carries besides kind, name, status and Retry-After. */
-export interface XaiErrorDetails {
-  /** xAI's `code` field, e.g. "Client specified an invalid argument". */
-  readonly code?: string;
-  /** Usage of a completion that was billed but is unusable (truncated, refused). */
-  readonly usage?: XaiUsage;
-  readonly responseId?: string;
-}
-
-/**
- * Every error the client throws; `kind` is what the analysis distinguishes:
- * - `unavailable`: 429 rate limit, 5xx/529, 408, a timeout, a network failure, or too little
- *   invocation time left to start an attempt. The only kind retried in-process (full-jitter
- *   backoff, at least Retry-After).
- * - `auth` (wrong, missing or blocked key: 400 "Incorrect API key", 401, 403),
- *   `credits-exhausted` (402/403/429 naming credits or a spending limit), `bad-request` (400,
- *   404 unknown model, 422), `bad-response` (a 2xx that is not a usable completion),
- *   `truncated` (`finish_reason: "length"`) and `refusal` (non-empty `refusal`, or
- *   `finish_reason: "content_filter"`): sent again now they would fail the same way, so the
- *   client does not retry them; the analysis flow decides what happens to the work (today it
- *   lets SQS redeliver it and, if it keeps failing, move it to the DLQ).
- * `name` keeps the former class names (`XaiTimeoutError`, `XaiCreditsExhaustedError`, …) so that
- * log lines and the failure texts built from `${name}: ${message}` are unchanged.
- */
-export class XaiError extends UpstreamError<XaiErrorKind> {
-  readonly code?: string;
-  readonly usage?: XaiUsage;
-  readonly responseId?: string;
-
-  constructor(message: string, init: UpstreamErrorInit<XaiErrorKind> & XaiErrorDetails) {
-    super(message, init);
-    this.code = init.code;
-    this.usage = init.usage;
-    this.responseId = init.responseId;
-  }
-}
-
-/** The error name and kind of each failure, by former class name. */
-const FAILURES = {
-  XaiAuthError: 'auth',
-  XaiBadRequestError: 'bad-request',
-  XaiRateLimitedError: 'unavailable',
-  XaiCreditsExhaustedError: 'credits-exhausted',
-  XaiServerError: 'unavailable',
-  XaiTimeoutError: 'unavailable',
-  XaiNetworkError: 'unavailable',
-  XaiBadResponseError: 'bad-response',
-  XaiTruncatedError: 'truncated',
-  XaiRefusalError: 'refusal',
-} as const satisfies Record<string, XaiErrorKind>;
-
-type XaiFailure = keyof typeof FAILURES;
-
-type XaiErrorFields = XaiErrorDetails & {
-  readonly status?: number;
-  readonly retryAfterMs?: number;
-};
-
-function xaiError(name: XaiFailure, message: string, fields: XaiErrorFields = {}): XaiError {
-  return new XaiError(message, { ...fields, name, kind: FAILURES[name] });
-}
-
-const isRetriedInProcess = (err: unknown): err is XaiError =>
-  err instanceof XaiError && err.kind === 'unavailable';
-
-/** Maps the client's errors onto what the analysis distinguishes (the kind they carry). */
-export function classifyXaiError(err: unknown): XaiFailureInfo {
-  const message = errorText(err);
-  if (!(err instanceof XaiError)) return { kind: 'other', message };
-  return { kind: err.kind, message, usage: err.usage };
-}
-
 const completionSchema = z.object({
   id: z.string(),
   model: z.string(),
@@ -206,16 +120,6 @@ const completionSchema = z.object({
     cost_in_usd_ticks: z.number().nullish(),
   }),
 });
-
-const CREDITS_PATTERN =
-  /credit|spending limit|quota|billing|insufficient (?:funds|balance)|payment/i;
-const API_KEY_PATTERN = /api[\s_-]*key/i;
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-]);
 
 /** Beyond the key itself: a key echoed in xAI's "Incorrect API key provided: …", or masked. */
 const XAI_REDACTION = {
@@ -375,17 +279,31 @@ function toCompletion(
     throw xaiError('XaiBadResponseError', `xAI response is not a chat completion (${clip(where)})`);
   }
   const data = parsed.data;
-  const usage: XaiUsage = {
-    promptTokens: data.usage.prompt_tokens,
-    completionTokens: data.usage.completion_tokens,
-    totalTokens: data.usage.total_tokens,
-    cachedPromptTokens: data.usage.prompt_tokens_details?.cached_tokens ?? undefined,
-    reasoningTokens: data.usage.completion_tokens_details?.reasoning_tokens ?? undefined,
-    costInUsdTicks: data.usage.cost_in_usd_ticks ?? undefined,
-  };
-  const details = { usage, responseId: data.id, status: 200 };
+  const usage = usageOf(data.usage);
   const choice = data.choices[0];
-  const finishReason = choice.finish_reason ?? '';
+  const content = usableAnswer(choice, { usage, responseId: data.id, status: 200 }, redact);
+  return { id: data.id, model: data.model, content, finishReason: 'stop', usage };
+}
+
+type Completion = z.infer<typeof completionSchema>;
+
+function usageOf(u: Completion['usage']): XaiUsage {
+  return {
+    promptTokens: u.prompt_tokens,
+    completionTokens: u.completion_tokens,
+    totalTokens: u.total_tokens,
+    cachedPromptTokens: u.prompt_tokens_details?.cached_tokens ?? undefined,
+    reasoningTokens: u.completion_tokens_details?.reasoning_tokens ?? undefined,
+    costInUsdTicks: u.cost_in_usd_ticks ?? undefined,
+  };
+}
+
+/** The answer of a choice that finished with `stop`, unrefused and non-empty; else the error. */
+function usableAnswer(
+  choice: Completion['choices'][number],
+  details: { readonly usage: XaiUsage; readonly responseId: string; readonly status: number },
+  redact: (text: string) => string,
+): string {
   const refusal = choice.message.refusal?.trim();
   if (refusal) {
     throw xaiError(
@@ -394,10 +312,11 @@ function toCompletion(
       details,
     );
   }
+  const finishReason = choice.finish_reason ?? '';
   if (finishReason === 'length') {
     throw xaiError(
       'XaiTruncatedError',
-      `xAI answer was truncated at max_completion_tokens (${usage.completionTokens} completion tokens)`,
+      `xAI answer was truncated at max_completion_tokens (${details.usage.completionTokens} completion tokens)`,
       details,
     );
   }
@@ -415,84 +334,5 @@ function toCompletion(
   if (content.trim() === '') {
     throw xaiError('XaiBadResponseError', 'xAI answer content is empty', details);
   }
-  return { id: data.id, model: data.model, content, finishReason, usage };
-}
-
-function httpError(
-  status: number,
-  text: string,
-  retryAfter: number | undefined,
-  redact: (text: string) => string,
-): XaiError {
-  const { code, message } = parseErrorBody(text);
-  const safeCode = code === undefined ? undefined : redact(code);
-  const detail = clip(redact(message || `HTTP ${status}`));
-  const details: XaiErrorFields = { status, code: safeCode, retryAfterMs: retryAfter };
-  const matchText = `${code ?? ''} ${message}`;
-  const prefix = `xAI ${status}`;
-
-  if ((status === 402 || status === 403 || status === 429) && CREDITS_PATTERN.test(matchText)) {
-    return xaiError(
-      'XaiCreditsExhaustedError',
-      `${prefix}: credits exhausted or spending limit reached: ${detail}`,
-      details,
-    );
-  }
-  if (status === 429)
-    return xaiError('XaiRateLimitedError', `${prefix}: rate limited: ${detail}`, details);
-  if (status === 401 || status === 403 || (status === 400 && API_KEY_PATTERN.test(matchText))) {
-    return xaiError('XaiAuthError', `${prefix}: authentication failed: ${detail}`, details);
-  }
-  if (status === 408)
-    return xaiError('XaiTimeoutError', `${prefix}: request timeout: ${detail}`, details);
-  if (status >= 500)
-    return xaiError('XaiServerError', `${prefix}: server error: ${detail}`, details);
-  if (status >= 400)
-    return xaiError('XaiBadRequestError', `${prefix}: bad request: ${detail}`, details);
-  return xaiError('XaiBadResponseError', `${prefix}: unexpected status: ${detail}`, details);
-}
-
-function parseErrorBody(text: string): { code?: string; message: string } {
-  const json = parseJson(text);
-  if (typeof json !== 'object' || json === null) return { message: text.trim() };
-  const body = json as Record<string, unknown>;
-  const nested =
-    typeof body.error === 'object' && body.error !== null
-      ? (body.error as Record<string, unknown>)
-      : undefined;
-  const message = nested ? nested.message : (body.error ?? body.message);
-  const code = nested ? (nested.code ?? nested.type) : body.code;
-  return {
-    code:
-      typeof code === 'string' || typeof code === 'number'
-        ? String(code)
-        : code === undefined || code === null
-          ? undefined
-          : JSON.stringify(code),
-    message: typeof message === 'string' ? message : JSON.stringify(message ?? ''),
-  };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An attempt without a usable response: timed out, or a transport failure. */
-function toXaiError(err: unknown, redact: (text: string) => string): XaiError {
-  if (err instanceof TransportFailure && err.timedOut) {
-    return xaiError('XaiTimeoutError', `xAI request timed out after ${err.timeoutMs} ms`);
-  }
-  const code = err instanceof TransportFailure ? err.code : undefined;
-  const message = redact(err instanceof Error ? err.message : String(err));
-  if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return xaiError('XaiTimeoutError', `xAI request timed out (${code}): ${clip(message)}`);
-  }
-  return xaiError(
-    'XaiNetworkError',
-    `xAI request failed${code === undefined ? '' : ` (${code})`}: ${clip(message)}`,
-  );
+  return content;
 }
