@@ -11,17 +11,27 @@ import {
 } from '../../platform/upstream-error';
 import type { CompletionUsage, XaiFailureInfo } from '../flows';
 
-/** The failures an xAI call ends with (see {@link UpstreamErrorKind}). */
-export type XaiErrorKind = Extract<
-  UpstreamErrorKind,
-  | 'unavailable'
-  | 'auth'
-  | 'credits-exhausted'
-  | 'bad-request'
-  | 'refusal'
-  | 'truncated'
-  | 'bad-response'
->;
+/**
+ * The failures an xAI call ends with: the kinds the analysis distinguishes (XaiFailureInfo),
+ * except `other`, which is any error that is not an {@link XaiError}.
+ */
+export type XaiErrorKind = Exclude<Extract<UpstreamErrorKind, XaiFailureInfo['kind']>, 'other'>;
+
+/** The error name and kind of each failure, by former class name. */
+const FAILURES = {
+  XaiAuthError: 'auth',
+  XaiBadRequestError: 'bad-request',
+  XaiRateLimitedError: 'unavailable',
+  XaiCreditsExhaustedError: 'credits-exhausted',
+  XaiServerError: 'unavailable',
+  XaiTimeoutError: 'unavailable',
+  XaiNetworkError: 'unavailable',
+  XaiBadResponseError: 'bad-response',
+  XaiTruncatedError: 'truncated',
+  XaiRefusalError: 'refusal',
+} as const satisfies Record<string, XaiErrorKind>;
+
+type XaiFailure = keyof typeof FAILURES;
 
 /** What an {@link XaiError} carries besides kind, name, status and Retry-After. */
 export interface XaiErrorDetails {
@@ -59,22 +69,6 @@ export class XaiError extends UpstreamError<XaiErrorKind> {
     this.responseId = init.responseId;
   }
 }
-
-/** The error name and kind of each failure, by former class name. */
-const FAILURES = {
-  XaiAuthError: 'auth',
-  XaiBadRequestError: 'bad-request',
-  XaiRateLimitedError: 'unavailable',
-  XaiCreditsExhaustedError: 'credits-exhausted',
-  XaiServerError: 'unavailable',
-  XaiTimeoutError: 'unavailable',
-  XaiNetworkError: 'unavailable',
-  XaiBadResponseError: 'bad-response',
-  XaiTruncatedError: 'truncated',
-  XaiRefusalError: 'refusal',
-} as const satisfies Record<string, XaiErrorKind>;
-
-type XaiFailure = keyof typeof FAILURES;
 
 type XaiErrorFields = XaiErrorDetails & {
   readonly status?: number;

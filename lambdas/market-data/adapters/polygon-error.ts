@@ -13,11 +13,25 @@ import {
 import type { UpstreamErrorInfo } from '../refresh-job';
 import { BudgetExhaustedError } from './request-budget';
 
-/** The failures a Polygon call ends with (see {@link UpstreamErrorKind}). */
-export type PolygonErrorKind = Extract<
-  UpstreamErrorKind,
-  'rate-limited' | 'not-available' | 'auth' | 'server' | 'network' | 'bad-response' | 'other'
->;
+/**
+ * The failures a Polygon call ends with: the kinds the refresh job distinguishes
+ * (UpstreamErrorInfo) that an HTTP call can produce (not `budget`; `request` is never produced).
+ */
+export type PolygonErrorKind = Extract<UpstreamErrorKind, UpstreamErrorInfo['kind']>;
+
+/** The error name and kind of each failure, by former class name. */
+const FAILURES = {
+  PolygonRateLimitedError: 'rate-limited',
+  PolygonNotAvailableError: 'not-available',
+  PolygonAuthError: 'auth',
+  PolygonServerError: 'server',
+  PolygonNetworkError: 'network',
+  PolygonUnreadableBodyError: 'network',
+  PolygonBadResponseError: 'bad-response',
+  PolygonRequestError: 'other',
+} as const satisfies Record<string, PolygonErrorKind>;
+
+type PolygonFailure = keyof typeof FAILURES;
 
 /**
  * Every error the client throws for a Polygon call; `kind` is what the refresh job distinguishes:
@@ -44,20 +58,6 @@ export class PolygonError extends UpstreamError<PolygonErrorKind> {
     this.requestId = init.requestId;
   }
 }
-
-/** The error name and kind of each failure, by former class name. */
-const FAILURES = {
-  PolygonRateLimitedError: 'rate-limited',
-  PolygonNotAvailableError: 'not-available',
-  PolygonAuthError: 'auth',
-  PolygonServerError: 'server',
-  PolygonNetworkError: 'network',
-  PolygonUnreadableBodyError: 'network',
-  PolygonBadResponseError: 'bad-response',
-  PolygonRequestError: 'other',
-} as const satisfies Record<string, PolygonErrorKind>;
-
-type PolygonFailure = keyof typeof FAILURES;
 
 export function polygonError(
   name: PolygonFailure,

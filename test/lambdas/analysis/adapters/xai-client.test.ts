@@ -1,6 +1,7 @@
 import { MockAgent } from 'undici';
 import type { CompletionRequest } from '../../../../lambdas/analysis/flows';
 import {
+  classifyXaiError,
   createXaiClient,
   XaiError,
   MAX_XAI_RESPONSE_BYTES,
@@ -676,6 +677,41 @@ describe('createXaiClient', () => {
 
       // Assess
       expect(error.message).toBe('xAI model refused to answer: I will not reveal [redacted]');
+    });
+  });
+  describe('classifyXaiError', () => {
+    it.each([
+      [503, { error: 'overloaded' }, 'unavailable'],
+      [401, { error: 'Incorrect API key provided: xai-***' }, 'auth'],
+      [429, { error: CREDITS_MESSAGE }, 'credits-exhausted'],
+      [422, { error: 'bad schema' }, 'bad-request'],
+    ])('reads HTTP %i as the kind the error carries', async (status, body, kind) => {
+      // Prepare
+      intercept().reply(status, body);
+      const error = await failure(client({ maxAttempts: 1 }).complete(params));
+
+      // Act
+      const info = classifyXaiError(error);
+
+      // Assess
+      expect(info).toEqual({ kind, message: `${error.name}: ${error.message}`, usage: undefined });
+      expect(error.kind).toBe(kind);
+    });
+
+    it('keeps the usage of a billed answer, and reads anything else as other', async () => {
+      // Prepare
+      intercept().reply(200, completionBody({ finish_reason: 'length' }));
+      const error = await failure(client().complete(params));
+
+      // Act
+      const info = classifyXaiError(error);
+
+      // Assess
+      expect(info).toMatchObject({ kind: 'truncated', usage: { completionTokens: 120 } });
+      expect(classifyXaiError(new TypeError('x'))).toEqual({
+        kind: 'other',
+        message: 'TypeError: x',
+      });
     });
   });
 });

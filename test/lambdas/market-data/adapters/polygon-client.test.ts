@@ -1,10 +1,12 @@
 import { MockAgent } from 'undici';
 import {
+  classifyUpstreamError,
   createPolygonClient,
   PolygonError,
   type PolygonAttemptInfo,
   type PolygonClientOptions,
 } from '../../../../lambdas/market-data/adapters/polygon-client';
+import { BudgetExhaustedError } from '../../../../lambdas/market-data/adapters/request-budget';
 
 const BASE = 'https://api.polygon.io';
 const KEY = 'pk_live_Zq81SECRETkey4f9a';
@@ -782,5 +784,35 @@ describe('createPolygonClient', () => {
       expect(text).toContain('[REDACTED]');
       expect(text).not.toContain(KEY);
     });
+  });
+});
+
+describe('classifyUpstreamError', () => {
+  it.each([
+    [429, { 'retry-after': '7' }, { kind: 'rate-limited', retryAfterMs: 7_000 }],
+    [401, {}, { kind: 'auth' }],
+    [403, {}, { kind: 'not-available' }],
+    [503, {}, { kind: 'server' }],
+    [404, {}, { kind: 'other' }],
+  ])('reads HTTP %i as the kind the error carries', async (status, headers, expected) => {
+    // Prepare
+    agent.get(BASE).intercept({ path: GROUPED_PATH }).reply(status, '', { headers });
+    const err = await caught(makeClient({ maxAttempts: 1 }).groupedDaily('2024-03-08'));
+
+    // Act
+    const info = classifyUpstreamError(err);
+
+    // Assess
+    expect(info).toEqual({ ...expected, message: `${err.name}: ${err.message}` });
+    expect((err as PolygonError).kind).toBe(info.kind);
+  });
+
+  it('reads an exhausted request budget, and anything else as other', () => {
+    expect(classifyUpstreamError(new BudgetExhaustedError(3_000))).toEqual({
+      kind: 'budget',
+      retryAfterMs: 3_000,
+      message: 'BudgetExhaustedError: Polygon request budget exhausted; next permit in 3 s',
+    });
+    expect(classifyUpstreamError('boom')).toEqual({ kind: 'other', message: 'boom' });
   });
 });
