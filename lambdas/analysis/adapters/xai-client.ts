@@ -9,7 +9,7 @@ import {
   type HttpResponse,
 } from '../../platform/http';
 import { clip, grouped } from '../../platform/text';
-import type { CompletionRequest, CompletionUsage } from '../flows';
+import type { CompletionRequest, CompletionResult, CompletionUsage } from '../flows';
 import { httpError, isRetriedInProcess, toXaiError, xaiError, type XaiError } from './xai-error';
 
 // The error type and its classifier, under the client's import path as before.
@@ -77,16 +77,13 @@ export interface XaiClientOptions {
 /** Token usage and cost of one request as xAI reports it (the analysis' own type). */
 export type XaiUsage = CompletionUsage;
 
-/** A successful completion: `finish_reason` `stop`, no refusal, non-empty content. */
-export interface XaiCompletion {
-  readonly id: string;
-  readonly model: string;
-  /** The raw answer (a JSON string to parse and validate). */
-  readonly content: string;
+/**
+ * A successful completion: `finish_reason` `stop`, no refusal, non-empty content. The analysis'
+ * own result type (`content` is the raw answer, a JSON string to parse and validate; `attempts`
+ * counts HTTP attempts, the successful one included), plus the finish reason.
+ */
+export interface XaiCompletion extends CompletionResult {
   readonly finishReason: string;
-  readonly usage: XaiUsage;
-  /** HTTP attempts made, including the successful one. */
-  readonly attempts: number;
 }
 
 /** The xAI chat completions client. */
