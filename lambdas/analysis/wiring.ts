@@ -5,21 +5,12 @@ import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
-import {
-  XaiAuthError,
-  XaiBadRequestError,
-  XaiCreditsExhaustedError,
-  XaiError,
-  XaiRefusalError,
-  XaiTruncatedError,
-  createXaiClient,
-} from './adapters/xai-client';
+import { classifyXaiError, createXaiClient } from './adapters/xai-client';
 import type {
   AnalysisLog,
   AnalysisMetric,
   AnalyzePortfolioDeps,
   AnalyzePortfoliosDeps,
-  XaiFailureInfo,
 } from './flows';
 import { analysisConfig, analysisFanOutConfig } from './config';
 import { correlate, countMetric, logAt, logger, MetricUnit } from '../platform/observability';
@@ -28,19 +19,8 @@ import { apiKeyResolver } from '../platform/secrets';
 /** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
 const TICKER_ROWS_READ = 10;
 
-/** Maps the xAI client's typed errors onto what the analysis distinguishes. */
-export function classifyXaiError(err: unknown): XaiFailureInfo {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  if (!(err instanceof XaiError)) return { kind: 'other', message };
-  const usage = err.usage;
-  if (err instanceof XaiCreditsExhaustedError) return { kind: 'credits-exhausted', message, usage };
-  if (err instanceof XaiAuthError) return { kind: 'auth', message, usage };
-  if (err instanceof XaiBadRequestError) return { kind: 'bad-request', message, usage };
-  if (err instanceof XaiRefusalError) return { kind: 'refusal', message, usage };
-  if (err instanceof XaiTruncatedError) return { kind: 'truncated', message, usage };
-  if (err.retryable) return { kind: 'unavailable', message, usage };
-  return { kind: 'bad-response', message, usage };
-}
+// Kept under its old import path; it lives next to XaiError now.
+export { classifyXaiError };
 
 const count = (metric: AnalysisMetric, value: number) =>
   countMetric(metric, value, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count);

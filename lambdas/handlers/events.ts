@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { grouped } from '../platform/text';
 
 /**
  * The event shapes each function accepts, and one parser per function that names what was
@@ -70,8 +71,6 @@ function fail(fn: string, expected: string[], event: unknown, detail?: string): 
     `${fn} cannot handle this event (${got})${detail ? `: ${detail}` : ''}. Expected one of: ${expected.join(' | ')}.`,
   );
 }
-
-const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 const isObject = (e: unknown): e is Record<string, unknown> =>
   typeof e === 'object' && e !== null && !Array.isArray(e);

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import {
-  PolygonAuthError,
-  PolygonBadResponseError,
-  PolygonNetworkError,
-  PolygonNotAvailableError,
-  PolygonRateLimitedError,
-  PolygonServerError,
+  classifyUpstreamError,
   createPolygonClient,
   type PolygonClient,
 } from './adapters/polygon-client';
@@ -14,11 +9,10 @@ import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createNoDataMemo } from './adapters/no-data-memo';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
-import { BudgetExhaustedError, createRequestBudget } from './adapters/request-budget';
+import { createRequestBudget } from './adapters/request-budget';
 import { createRefreshMarker } from './adapters/refresh-marker';
 import { createTickerDataRepository } from './adapters/ticker-data-repository';
 import type { ProcessTickerDeps } from './flows';
-import type { UpstreamErrorInfo } from './refresh-job';
 import type {
   Deferrals,
   JobRuntime,
@@ -34,20 +28,8 @@ import { apiKeyResolver } from '../platform/secrets';
 import { processTickerConfig, type ProcessTickerConfig } from './config';
 import { observability } from './fan-out-wiring';
 
-/** Maps the Polygon client's and the budget's errors onto what the refresh job distinguishes. */
-export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  if (err instanceof BudgetExhaustedError)
-    return { kind: 'budget', retryAfterMs: err.retryAfterMs, message };
-  if (err instanceof PolygonRateLimitedError)
-    return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs, message };
-  if (err instanceof PolygonNotAvailableError) return { kind: 'not-available', message };
-  if (err instanceof PolygonAuthError) return { kind: 'auth', message };
-  if (err instanceof PolygonServerError) return { kind: 'server', message };
-  if (err instanceof PolygonNetworkError) return { kind: 'network', message };
-  if (err instanceof PolygonBadResponseError) return { kind: 'bad-response', message };
-  return { kind: 'other', message };
-}
+// Kept under its old import path; it lives next to PolygonError now.
+export { classifyUpstreamError };
 
 /** The Polygon client's per-attempt counters. */
 const count = (metric: MetricName, value: number) => countMetric(metric, value);

@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { grouped } from './text';
 
 /**
  * Most bytes of one message body we send: 262,144 (256 KiB), SQS's long-standing limit (queues
@@ -115,8 +116,4 @@ function batches<T extends { bytes: number }>(entries: readonly T[]): T[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
-}
-
-function grouped(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

@@ -13,7 +13,12 @@ export function errorText(err: unknown): string {
 /** Upstream text (error bodies, validation messages) longer than this is clipped in messages. */
 export const UPSTREAM_TEXT_MAX = 300;
 
-/** Clips `text` to `max` characters, marking the cut with `…`. */
+/**
+ * `text` on one line (whitespace runs become one space, ends trimmed), clipped to `max`
+ * characters with the cut marked `…`. Flattening is what both upstream clients did to the text
+ * they quote (multi-line validation reports, HTML error pages), so one log line stays one line.
+ */
 export function clip(text: string, max = UPSTREAM_TEXT_MAX): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -1,20 +1,11 @@
 import { MockAgent } from 'undici';
+import type { CompletionRequest } from '../../../../lambdas/analysis/flows';
 import {
+  classifyXaiError,
   createXaiClient,
-  XaiAuthError,
-  XaiBadRequestError,
-  XaiBadResponseError,
-  XaiCreditsExhaustedError,
   XaiError,
-  XaiNetworkError,
-  XaiRateLimitedError,
-  XaiRefusalError,
-  XaiServerError,
-  XaiTimeoutError,
-  XaiTruncatedError,
   MAX_XAI_RESPONSE_BYTES,
   type XaiClientOptions,
-  type XaiCompleteParams,
 } from '../../../../lambdas/analysis/adapters/xai-client';
 
 const ORIGIN = 'https://api.x.ai';
@@ -23,7 +14,7 @@ const API_KEY = 'xai-SECRETkey1234567890abcdef';
 const CREDITS_MESSAGE =
   'Your team 16f2151a-40f4-4a80-8ad0-cae00c27e8dd has either used all available credits or reached its monthly spending limit. To continue making API requests, please purchase more credits or raise your spending limit.';
 
-const params: XaiCompleteParams = {
+const params: CompletionRequest = {
   system: 'system prompt',
   user: 'user prompt',
   schema: {
@@ -34,6 +25,7 @@ const params: XaiCompleteParams = {
   },
   schemaName: 'portfolio_opportunity_scores',
   maxCompletionTokens: 4000,
+  temperature: 0,
 };
 
 function completionBody(
@@ -189,7 +181,7 @@ describe('createXaiClient', () => {
       const error = await failure(client({ apiKey: () => Promise.resolve('  ') }).complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiAuthError);
+      expect(error).toMatchObject({ name: 'XaiAuthError', kind: 'auth' });
     });
   });
 
@@ -202,7 +194,7 @@ describe('createXaiClient', () => {
           error:
             'Incorrect API key provided: xa***ef. You can obtain an API key from https://console.x.ai.',
         },
-        XaiAuthError,
+        'XaiAuthError',
       ],
       [
         401,
@@ -210,7 +202,7 @@ describe('createXaiClient', () => {
           code: 'The request does not have valid authentication credentials for the operation.',
           error: 'No or an invalid authentication header was provided.',
         },
-        XaiAuthError,
+        'XaiAuthError',
       ],
       [
         403,
@@ -218,7 +210,7 @@ describe('createXaiClient', () => {
           code: 'The caller does not have permission to execute the specified operation',
           error: 'Your API key is blocked.',
         },
-        XaiAuthError,
+        'XaiAuthError',
       ],
       [
         400,
@@ -226,7 +218,7 @@ describe('createXaiClient', () => {
           code: 'Client specified an invalid argument',
           error: 'Model grok-4.3 does not support parameter presencePenalty.',
         },
-        XaiBadRequestError,
+        'XaiBadRequestError',
       ],
       [
         404,
@@ -235,7 +227,7 @@ describe('createXaiClient', () => {
           error:
             'The model grok-4-1-fast-reasoning does not exist or your team does not have access to it.',
         },
-        XaiBadRequestError,
+        'XaiBadRequestError',
       ],
       [
         422,
@@ -243,12 +235,12 @@ describe('createXaiClient', () => {
           code: 'Client specified an invalid argument',
           error: 'Failed to deserialize the JSON body into the target type',
         },
-        XaiBadRequestError,
+        'XaiBadRequestError',
       ],
       [
         429,
         { code: 'Some resource has been exhausted', error: CREDITS_MESSAGE },
-        XaiCreditsExhaustedError,
+        'XaiCreditsExhaustedError',
       ],
       [
         403,
@@ -256,7 +248,7 @@ describe('createXaiClient', () => {
           code: 'The caller does not have permission to execute the specified operation',
           error: CREDITS_MESSAGE,
         },
-        XaiCreditsExhaustedError,
+        'XaiCreditsExhaustedError',
       ],
     ])('maps %d %j to a non-retryable error without retrying', async (status, body, type) => {
       // Prepare
@@ -266,21 +258,20 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(type);
-      expect(error.name).toBe(type.name);
-      expect(error.retryable).toBe(false);
+      expect(error.name).toBe(type);
+      expect(error.kind).not.toBe('unavailable');
       expect(error.status).toBe(status);
       expect(error.code).toBe(body.code);
       expect(sleeps).toEqual([]);
     });
 
     it.each([
-      [429, XaiRateLimitedError],
-      [500, XaiServerError],
-      [502, XaiServerError],
-      [503, XaiServerError],
-      [504, XaiServerError],
-      [529, XaiServerError],
+      [429, 'XaiRateLimitedError'],
+      [500, 'XaiServerError'],
+      [502, 'XaiServerError'],
+      [503, 'XaiServerError'],
+      [504, 'XaiServerError'],
+      [529, 'XaiServerError'],
     ])('retries %d until maxAttempts and then throws a retryable error', async (status, type) => {
       // Prepare
       intercept().reply(status, { code: 'x', error: 'try later' }).times(3);
@@ -289,10 +280,10 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(type);
-      expect(error.retryable).toBe(true);
+      expect(error.name).toBe(type);
+      expect(error.kind).toBe('unavailable');
       expect(sleeps).toHaveLength(2);
-      expect(warnings.map((w) => w.attributes?.error)).toEqual([type.name, type.name]);
+      expect(warnings.map((w) => w.attributes?.error)).toEqual([type, type]);
     });
 
     it('reads an OpenAI-style nested error body too', async () => {
@@ -309,7 +300,7 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiBadRequestError);
+      expect(error).toMatchObject({ name: 'XaiBadRequestError', kind: 'bad-request' });
       expect(error.message).toBe('xAI 400: bad request: temperature must be between 0 and 2');
     });
 
@@ -402,7 +393,7 @@ describe('createXaiClient', () => {
       );
 
       // Assess
-      expect(error).toBeInstanceOf(XaiRateLimitedError);
+      expect(error).toMatchObject({ name: 'XaiRateLimitedError', kind: 'unavailable' });
       expect(error.retryAfterMs).toBe(60_000);
       expect(sleeps).toEqual([]);
     });
@@ -432,8 +423,8 @@ describe('createXaiClient', () => {
       const error = await failure(client({ maxAttempts: 1 }).complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiNetworkError);
-      expect(error.retryable).toBe(true);
+      expect(error).toMatchObject({ name: 'XaiNetworkError', kind: 'unavailable' });
+      expect(error.kind).toBe('unavailable');
     });
   });
 
@@ -468,7 +459,7 @@ describe('createXaiClient', () => {
       );
 
       // Assess
-      expect(error).toBeInstanceOf(XaiTimeoutError);
+      expect(error).toMatchObject({ name: 'XaiTimeoutError', kind: 'unavailable' });
       expect(error.message).toBe('xAI request timed out after 80 ms');
       expect(Date.now() - started).toBeLessThan(900);
     });
@@ -482,8 +473,8 @@ describe('createXaiClient', () => {
       );
 
       // Assess
-      expect(error).toBeInstanceOf(XaiTimeoutError);
-      expect(error.retryable).toBe(true);
+      expect(error).toMatchObject({ name: 'XaiTimeoutError', kind: 'unavailable' });
+      expect(error.kind).toBe('unavailable');
       expect(error.message).toBe(
         'not enough invocation time left for an xAI attempt (1000 ms < 2000 ms)',
       );
@@ -502,8 +493,8 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiTruncatedError);
-      expect(error.retryable).toBe(false);
+      expect(error).toMatchObject({ name: 'XaiTruncatedError', kind: 'truncated' });
+      expect(error.kind).not.toBe('unavailable');
       expect(error.usage?.costInUsdTicks).toBe(17_250_000);
       expect(error.responseId).toBe('resp-1');
       expect(sleeps).toEqual([]);
@@ -520,7 +511,7 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiRefusalError);
+      expect(error).toMatchObject({ name: 'XaiRefusalError', kind: 'refusal' });
       expect(error.message).toBe("xAI model refused to answer: I'm sorry, I can't help with that.");
     });
 
@@ -561,7 +552,7 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiBadResponseError);
+      expect(error).toMatchObject({ name: 'XaiBadResponseError', kind: 'bad-response' });
       expect(error.message.startsWith(message)).toBe(true);
       expect(sleeps).toEqual([]);
     });
@@ -593,7 +584,7 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiBadResponseError);
+      expect(error).toMatchObject({ name: 'XaiBadResponseError', kind: 'bad-response' });
       expect(error.message).toBe(
         'xAI response body ran past the limit of 1,048,576 bytes (MAX_XAI_RESPONSE_BYTES); it was not read further and nothing was stored',
       );
@@ -610,7 +601,7 @@ describe('createXaiClient', () => {
       const error = await failure(client().complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiBadResponseError);
+      expect(error).toMatchObject({ name: 'XaiBadResponseError', kind: 'bad-response' });
       expect(error.message).toContain('declares 1,048,577 bytes, over the limit of 1,048,576');
     });
 
@@ -622,7 +613,7 @@ describe('createXaiClient', () => {
       const error = await failure(client({ maxAttempts: 1 }).complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiBadRequestError);
+      expect(error).toMatchObject({ name: 'XaiBadRequestError', kind: 'bad-request' });
       expect(error.status).toBe(400);
     });
   });
@@ -668,7 +659,7 @@ describe('createXaiClient', () => {
       const error = await failure(client({ maxAttempts: 1 }).complete(params));
 
       // Assess
-      expect(error).toBeInstanceOf(XaiNetworkError);
+      expect(error).toMatchObject({ name: 'XaiNetworkError', kind: 'unavailable' });
       expect(error.message).toBe(
         'xAI request failed: proxy rejected Authorization: Bearer [redacted]',
       );
@@ -686,6 +677,41 @@ describe('createXaiClient', () => {
 
       // Assess
       expect(error.message).toBe('xAI model refused to answer: I will not reveal [redacted]');
+    });
+  });
+  describe('classifyXaiError', () => {
+    it.each([
+      [503, { error: 'overloaded' }, 'unavailable'],
+      [401, { error: 'Incorrect API key provided: xai-***' }, 'auth'],
+      [429, { error: CREDITS_MESSAGE }, 'credits-exhausted'],
+      [422, { error: 'bad schema' }, 'bad-request'],
+    ])('reads HTTP %i as the kind the error carries', async (status, body, kind) => {
+      // Prepare
+      intercept().reply(status, body);
+      const error = await failure(client({ maxAttempts: 1 }).complete(params));
+
+      // Act
+      const info = classifyXaiError(error);
+
+      // Assess
+      expect(info).toEqual({ kind, message: `${error.name}: ${error.message}`, usage: undefined });
+      expect(error.kind).toBe(kind);
+    });
+
+    it('keeps the usage of a billed answer, and reads anything else as other', async () => {
+      // Prepare
+      intercept().reply(200, completionBody({ finish_reason: 'length' }));
+      const error = await failure(client().complete(params));
+
+      // Act
+      const info = classifyXaiError(error);
+
+      // Assess
+      expect(info).toMatchObject({ kind: 'truncated', usage: { completionTokens: 120 } });
+      expect(classifyXaiError(new TypeError('x'))).toEqual({
+        kind: 'other',
+        message: 'TypeError: x',
+      });
     });
   });
 });

@@ -1,19 +1,12 @@
 import { MockAgent } from 'undici';
 import {
+  classifyUpstreamError,
   createPolygonClient,
-  parseRetryAfter,
-  PolygonAuthError,
-  PolygonBadResponseError,
   PolygonError,
-  PolygonNetworkError,
-  PolygonNotAvailableError,
-  PolygonRateLimitedError,
-  PolygonRequestError,
-  PolygonServerError,
-  PolygonUnreadableBodyError,
   type PolygonAttemptInfo,
   type PolygonClientOptions,
 } from '../../../../lambdas/market-data/adapters/polygon-client';
+import { BudgetExhaustedError } from '../../../../lambdas/market-data/adapters/request-budget';
 
 const BASE = 'https://api.polygon.io';
 const KEY = 'pk_live_Zq81SECRETkey4f9a';
@@ -275,7 +268,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.dailyRange('NVDA', '2024-03-08', '2024-03-12'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonBadResponseError);
+      expect(err).toMatchObject({ name: 'PolygonBadResponseError', kind: 'bad-response' });
     });
 
     it('returns no bars for the empty-result shape', async () => {
@@ -326,8 +319,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.dailyRange('NVDA', '2024-03-08', '2024-03-12'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonUnreadableBodyError);
-      expect(err).toBeInstanceOf(PolygonNetworkError);
+      expect(err).toMatchObject({ name: 'PolygonUnreadableBodyError', kind: 'network' });
       expect(err.message).toContain('not JSON');
       expect(err.message).not.toContain('gateway');
     });
@@ -351,7 +343,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.dailyRange('NVDA', '2024-03-08', '2024-03-12'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonBadResponseError);
+      expect(err).toMatchObject({ name: 'PolygonBadResponseError', kind: 'bad-response' });
       expect(err.name).toBe('PolygonBadResponseError');
       expect(sleeps).toEqual([]);
     });
@@ -362,8 +354,8 @@ describe('createPolygonClient', () => {
       [
         401,
         { status: 'ERROR', request_id: 'r1', error: 'Unknown API Key' },
-        PolygonAuthError,
-        false,
+        'PolygonAuthError',
+        'auth',
         'Unknown API Key',
       ],
       [
@@ -374,27 +366,27 @@ describe('createPolygonClient', () => {
           message:
             "Your plan doesn't include this data timeframe. Please upgrade your plan at https://polygon.io/pricing",
         },
-        PolygonNotAvailableError,
-        false,
+        'PolygonNotAvailableError',
+        'not-available',
         "Your plan doesn't include this data timeframe",
       ],
       [
         400,
         { status: 'ERROR', request_id: 'r3', error: 'Could not parse the date' },
-        PolygonRequestError,
-        false,
+        'PolygonRequestError',
+        'other',
         'Could not parse the date',
       ],
       [
         404,
         { status: 'NOT_FOUND', request_id: 'r4', message: 'Not found' },
-        PolygonRequestError,
-        false,
+        'PolygonRequestError',
+        'other',
         'Not found',
       ],
     ])(
       'maps HTTP %i to a typed error and does not retry',
-      async (status, body, type, retryable, text) => {
+      async (status, body, name, kind, text) => {
         // Prepare
         agent.get(BASE).intercept({ path: GROUPED_PATH }).reply(status, body);
         const beforeAttempt = jest.fn(() => Promise.resolve());
@@ -404,11 +396,10 @@ describe('createPolygonClient', () => {
         const err = await caught(client.groupedDaily('2024-03-08'));
 
         // Assess
-        expect(err).toBeInstanceOf(type);
         expect(err).toBeInstanceOf(PolygonError);
-        expect(err.name).toBe(type.name);
+        expect(err.name).toBe(name);
+        expect((err as PolygonError).kind).toBe(kind);
         expect((err as PolygonError).status).toBe(status);
-        expect((err as PolygonError).retryable).toBe(retryable);
         expect((err as PolygonError).requestId).toBe(body.request_id);
         expect(err.message).toContain(text);
         expect(beforeAttempt).toHaveBeenCalledTimes(1);
@@ -416,7 +407,7 @@ describe('createPolygonClient', () => {
       },
     );
 
-    it('gives up after maxAttempts server errors with a retryable server error', async () => {
+    it('gives up after maxAttempts server errors with a server error', async () => {
       // Prepare
       agent.get(BASE).intercept({ path: GROUPED_PATH }).reply(502, 'Bad Gateway').times(3);
       const client = makeClient({ maxAttempts: 3 });
@@ -425,9 +416,8 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonServerError);
-      expect((err as PolygonServerError).status).toBe(502);
-      expect((err as PolygonServerError).retryable).toBe(true);
+      expect(err).toMatchObject({ name: 'PolygonServerError', kind: 'server' });
+      expect((err as PolygonError).status).toBe(502);
       expect(sleeps).toHaveLength(2);
     });
 
@@ -440,9 +430,8 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonRateLimitedError);
-      expect((err as PolygonRateLimitedError).retryAfterMs).toBeUndefined();
-      expect((err as PolygonRateLimitedError).retryable).toBe(true);
+      expect(err).toMatchObject({ name: 'PolygonRateLimitedError', kind: 'rate-limited' });
+      expect((err as PolygonError).retryAfterMs).toBeUndefined();
     });
 
     it('turns a timeout into a network error', async () => {
@@ -458,9 +447,9 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonNetworkError);
+      expect(err).toMatchObject({ name: 'PolygonNetworkError', kind: 'network' });
       expect(err.message).toContain('timed out after 30 ms');
-      expect((err as PolygonNetworkError).status).toBeUndefined();
+      expect((err as PolygonError).status).toBeUndefined();
     });
   });
 
@@ -598,8 +587,8 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonRateLimitedError);
-      expect((err as PolygonRateLimitedError).retryAfterMs).toBe(600_000);
+      expect(err).toMatchObject({ name: 'PolygonRateLimitedError', kind: 'rate-limited' });
+      expect((err as PolygonError).retryAfterMs).toBe(600_000);
       expect(sleeps).toEqual([]);
     });
   });
@@ -618,7 +607,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonServerError);
+      expect(err).toMatchObject({ name: 'PolygonServerError', kind: 'server' });
       expect(sleeps).toEqual([]);
       expect(logLines.some((l) => l.includes('not enough invocation time left'))).toBe(true);
     });
@@ -654,7 +643,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonRateLimitedError);
+      expect(err).toMatchObject({ name: 'PolygonRateLimitedError', kind: 'rate-limited' });
       expect(sleeps).toEqual([]);
     });
 
@@ -671,7 +660,7 @@ describe('createPolygonClient', () => {
       const err = await caught(client.groupedDaily('2024-03-08'));
 
       // Assess
-      expect(err).toBeInstanceOf(PolygonNetworkError);
+      expect(err).toMatchObject({ name: 'PolygonNetworkError', kind: 'network' });
       expect(err.message).toContain('no time left');
       expect(beforeAttempt).not.toHaveBeenCalled();
     });
@@ -798,23 +787,32 @@ describe('createPolygonClient', () => {
   });
 });
 
-describe('parseRetryAfter', () => {
+describe('classifyUpstreamError', () => {
   it.each([
-    ['5', 5_000],
-    ['0', 0],
-    ['1.5', 1_500],
-    ['Mon, 05 Jan 2026 12:00:30 GMT', 30_000],
-    ['Mon, 05 Jan 2026 11:00:00 GMT', 0],
-    ['soon', undefined],
-    [undefined, undefined],
-  ])('reads %p as %p ms', (value, expected) => {
+    [429, { 'retry-after': '7' }, { kind: 'rate-limited', retryAfterMs: 7_000 }],
+    [401, {}, { kind: 'auth' }],
+    [403, {}, { kind: 'not-available' }],
+    [503, {}, { kind: 'server' }],
+    [404, {}, { kind: 'other' }],
+  ])('reads HTTP %i as the kind the error carries', async (status, headers, expected) => {
     // Prepare
-    const now = Date.UTC(2026, 0, 5, 12, 0, 0);
+    agent.get(BASE).intercept({ path: GROUPED_PATH }).reply(status, '', { headers });
+    const err = await caught(makeClient({ maxAttempts: 1 }).groupedDaily('2024-03-08'));
 
     // Act
-    const ms = parseRetryAfter(value, now);
+    const info = classifyUpstreamError(err);
 
     // Assess
-    expect(ms).toBe(expected);
+    expect(info).toEqual({ ...expected, message: `${err.name}: ${err.message}` });
+    expect((err as PolygonError).kind).toBe(info.kind);
+  });
+
+  it('reads an exhausted request budget, and anything else as other', () => {
+    expect(classifyUpstreamError(new BudgetExhaustedError(3_000))).toEqual({
+      kind: 'budget',
+      retryAfterMs: 3_000,
+      message: 'BudgetExhaustedError: Polygon request budget exhausted; next permit in 3 s',
+    });
+    expect(classifyUpstreamError('boom')).toEqual({ kind: 'other', message: 'boom' });
   });
 });
