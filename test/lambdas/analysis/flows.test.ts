@@ -1,24 +1,28 @@
 import Big from 'big.js';
+import { analyzePortfolioFlow } from '../../../lambdas/analysis/flows';
+import { analyzePortfoliosFlow } from '../../../lambdas/analysis/fan-out';
+import { analysisKey } from '../../../lambdas/analysis/claim';
+import { AnalysisFailedError } from '../../../lambdas/analysis/failures';
 import {
-  AnalysisFailedError,
   COMPLETION_TOKENS_MAX,
-  analysisKey,
-  analyzePortfolioFlow,
-  analyzePortfoliosFlow,
   completionTokenBudget,
-  type AnalysisMessage,
-  type AnalysisMetric,
-  type AnalysisRow,
-  type AnalyzePortfolioDeps,
-  type AnalyzePortfoliosDeps,
-  type BatchAnalysisResult,
-  type ClaimRequest,
-  type CompletionRequest,
-  type CompletionResult,
-  type ManualAnalysisResult,
-  type PortfolioRecord,
-  type XaiFailureInfo,
-} from '../../../lambdas/analysis/flows';
+} from '../../../lambdas/analysis/analysis-row';
+import type {
+  AnalysisMetric,
+  AnalyzePortfolioDeps,
+  AnalyzePortfoliosDeps,
+} from '../../../lambdas/analysis/ports';
+import type {
+  AnalysisMessage,
+  AnalysisRow,
+  BatchAnalysisResult,
+  ClaimRequest,
+  CompletionRequest,
+  CompletionResult,
+  ManualAnalysisResult,
+  XaiFailureInfo,
+} from '../../../lambdas/analysis/types';
+import type { Portfolio } from '../../../lambdas/portfolios/portfolio-repository';
 import {
   selectMarketRow,
   summarizeHoldings,
@@ -79,7 +83,7 @@ class XaiFailure extends Error {
 /** Plain in-memory fakes with the same rules as the adapters. */
 function fakeAnalysis(
   init: {
-    portfolios?: PortfolioRecord[];
+    portfolios?: Portfolio[];
     positions?: Record<string, PositionRecord[]>;
     tickerItems?: Record<string, Record<string, unknown>[]>;
   } = {},
@@ -103,11 +107,7 @@ function fakeAnalysis(
   let failNext: XaiFailureInfo | undefined;
   let answer: ((tickers: string[]) => string) | undefined;
 
-  const deps: AnalyzePortfolioDeps = {
-    getPortfolio: async (id) => portfolios.find((p) => p.id === id),
-    findPortfoliosByName: async (name) => portfolios.filter((p) => p.name === name),
-    positionsOf: async (id) => positions[id] ?? [],
-    latestTickerItems: async (t) => tickerItems[t] ?? [],
+  const store: AnalyzePortfolioDeps['store'] = {
     claim: async (key, req: ClaimRequest) => {
       const held = claims.get(key);
       const free =
@@ -142,38 +142,6 @@ function fakeAnalysis(
     releaseClaim: async (key, owner) => {
       if (claims.get(key)?.owner === owner) claims.delete(key);
     },
-    complete: async (request): Promise<CompletionResult> => {
-      requests.push(request);
-      if (failNext) {
-        const info = failNext;
-        failNext = undefined;
-        throw new XaiFailure(info);
-      }
-      const schema = request.schema as {
-        properties: { scores: { items: { properties: { ticker: { enum: string[] } } } } };
-      };
-      const tickers = schema.properties.scores.items.properties.ticker.enum;
-      const content = answer
-        ? answer(tickers)
-        : JSON.stringify({
-            scores: tickers.map((t, i) => ({ ticker: t, score: i - 1, reason: `reason ${t}` })),
-          });
-      return {
-        id: `resp-${requests.length}`,
-        model: `${MODEL}-0512`,
-        content,
-        usage: {
-          promptTokens: 900,
-          completionTokens: 60,
-          totalTokens: 1260,
-          reasoningTokens: 300,
-          costInUsdTicks: 19_500_000,
-        },
-        attempts: 1,
-      };
-    },
-    classify: (err) =>
-      err instanceof XaiFailure ? err.info : { kind: 'other', message: String(err) },
     putAnalysis: async (row) => {
       rows.push(row);
       return row.timestamp;
@@ -188,14 +156,60 @@ function fakeAnalysis(
         .sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1))
         .slice(0, limit)
         .map((r) => ({ ...r })),
-    model: MODEL,
-    now: () => clock,
-    remainingMs: () => 170_000,
-    newId: () => `id-${++ids}`,
-    concurrency: 4,
-    count: (metric, value) => counts.set(metric, (counts.get(metric) ?? 0) + value),
-    log: (level, message, data) => logs.push({ level, message, data }),
-    correlate: (runId) => correlations.push(runId),
+  };
+  const complete = async (request: CompletionRequest): Promise<CompletionResult> => {
+    requests.push(request);
+    if (failNext) {
+      const info = failNext;
+      failNext = undefined;
+      throw new XaiFailure(info);
+    }
+    const schema = request.schema as {
+      properties: { scores: { items: { properties: { ticker: { enum: string[] } } } } };
+    };
+    const tickers = schema.properties.scores.items.properties.ticker.enum;
+    const content = answer
+      ? answer(tickers)
+      : JSON.stringify({
+          scores: tickers.map((t, i) => ({ ticker: t, score: i - 1, reason: `reason ${t}` })),
+        });
+    return {
+      id: `resp-${requests.length}`,
+      model: `${MODEL}-0512`,
+      content,
+      usage: {
+        promptTokens: 900,
+        completionTokens: 60,
+        totalTokens: 1260,
+        reasoningTokens: 300,
+        costInUsdTicks: 19_500_000,
+      },
+      attempts: 1,
+    };
+  };
+  const deps: AnalyzePortfolioDeps = {
+    portfolios: {
+      getPortfolio: async (id) => portfolios.find((p) => p.id === id),
+      findPortfoliosByName: async (name) => portfolios.filter((p) => p.name === name),
+      positionsOf: async (id) => positions[id] ?? [],
+    },
+    marketRows: { latestRows: async (t) => tickerItems[t] ?? [] },
+    store,
+    xai: { complete },
+    classify: (err) =>
+      err instanceof XaiFailure ? err.info : { kind: 'other', message: String(err) },
+    runtime: {
+      model: MODEL,
+      now: () => clock,
+      remainingMs: () => 170_000,
+      newId: () => `id-${++ids}`,
+      concurrency: 4,
+    },
+    obs: {
+      count: (metric, value) => counts.set(metric, (counts.get(metric) ?? 0) + value),
+      log: (level, message, data) => logs.push({ level, message, data }),
+      correlate: (runId) => correlations.push(runId),
+    },
   };
   return {
     deps,
@@ -382,18 +396,24 @@ describe('analyzePortfoliosFlow', () => {
     const counts = new Map<string, number>();
     const correlations: string[] = [];
     const deps: AnalyzePortfoliosDeps = {
-      activePortfolios: async () => [{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }],
-      hasPositions: async (id) => id !== 'p2',
-      sendMessages: async (messages) => {
-        sent.push(messages);
-        const failed = failedIndexes.map((index) => ({ index, reason: 'InternalError: boom' }));
-        return { sent: messages.length - failed.length, failed };
+      portfolios: {
+        activePortfolios: async () => [{ id: 'p1' }, { id: 'p2' }, { id: 'p3' }],
+        hasPositions: async (id) => id !== 'p2',
+      },
+      queue: {
+        sendAll: async (messages) => {
+          sent.push([...messages]);
+          const failed = failedIndexes.map((index) => ({ index, reason: 'InternalError: boom' }));
+          return { sent: messages.length - failed.length, failed };
+        },
+      },
+      obs: {
+        count: (m, v) => counts.set(m, (counts.get(m) ?? 0) + v),
+        log: () => undefined,
+        correlate: (runId) => correlations.push(runId),
       },
       newRunId: () => 'run-7',
       concurrency: 2,
-      count: (m, v) => counts.set(m, (counts.get(m) ?? 0) + v),
-      log: () => undefined,
-      correlate: (runId) => correlations.push(runId),
     };
     return { deps, sent, counts, correlations };
   }
