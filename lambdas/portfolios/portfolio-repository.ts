@@ -7,6 +7,7 @@ import {
   paginateQuery,
   paginateScan,
   type DynamoDBDocumentClient,
+  type NativeAttributeValue,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
@@ -65,7 +66,10 @@ function toPortfolio(item: Record<string, unknown>): Portfolio {
   };
 }
 
-function toPosition(item: Record<string, unknown>): PositionItem {
+/** An item as the DocumentClient returns it (attribute values untyped, as before the split). */
+type Item = Record<string, NativeAttributeValue>;
+
+function toPosition(item: Item): PositionItem {
   return {
     id: String(item.id),
     portfolioId: String(item.portfolioId),
