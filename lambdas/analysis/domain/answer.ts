@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { clip, grouped } from '../../platform/text';
 import { normalizeTicker, SCORE_MAX, SCORE_MIN } from './prompt';
 
 /** One validated score, ticker upper-cased and reason trimmed. */
@@ -299,12 +300,7 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   if (value === null) return 'null';
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(clip(value, 40))}`;
   if (Array.isArray(value)) return 'an array';
   return typeof value;
-}
-
-function grouped(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
