@@ -115,14 +115,33 @@ export function parseAnalysisAnswer(
   if (located.path !== 'scores') warnings.push(`scores were found at ${located.path}`);
 
   const expected = [...new Set(expectedTickers.map(normalizeTicker))];
-  const expectedSet = new Set(expected);
+  const { accepted, mentioned, duplicates, extras, invalid } = sortEntries(
+    located.entries,
+    new Set(expected),
+  );
+  const missing = expected.filter((t) => !mentioned.has(t));
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing scores for ${missing.join(', ')}`);
+  if (duplicates.size > 0) problems.push(`duplicate scores for ${[...duplicates].join(', ')}`);
+  problems.push(...invalid);
+  if (problems.length > 0) {
+    return { ok: false, error: `answer rejected: ${problems.join('; ')}` };
+  }
+  if (extras.size > 0) {
+    warnings.push(`dropped scores for tickers not asked for: ${[...extras].join(', ')}`);
+  }
+  return { ok: true, scores: expected.map((t) => accepted.get(t) as AnalysisScore), warnings };
+}
+
+/** The answer's entries sorted into accepted scores, duplicates, extras and invalid ones. */
+function sortEntries(entries: readonly unknown[], expectedSet: ReadonlySet<string>) {
   const accepted = new Map<string, AnalysisScore>();
   const mentioned = new Set<string>();
   const duplicates = new Set<string>();
   const extras = new Set<string>();
   const invalid: string[] = [];
 
-  located.entries.forEach((raw, index) => {
+  entries.forEach((raw, index) => {
     const rawTicker = tickerOf(raw);
     if (rawTicker !== undefined && rawTicker !== '' && !expectedSet.has(rawTicker)) {
       extras.add(rawTicker);
@@ -144,19 +163,7 @@ export function parseAnalysisAnswer(
     }
     accepted.set(ticker, { ticker, score: parsed.data.score, reason: parsed.data.reason });
   });
-
-  const missing = expected.filter((t) => !mentioned.has(t));
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing scores for ${missing.join(', ')}`);
-  if (duplicates.size > 0) problems.push(`duplicate scores for ${[...duplicates].join(', ')}`);
-  problems.push(...invalid);
-  if (problems.length > 0) {
-    return { ok: false, error: `answer rejected: ${problems.join('; ')}` };
-  }
-  if (extras.size > 0) {
-    warnings.push(`dropped scores for tickers not asked for: ${[...extras].join(', ')}`);
-  }
-  return { ok: true, scores: expected.map((t) => accepted.get(t) as AnalysisScore), warnings };
+  return { accepted, mentioned, duplicates, extras, invalid };
 }
 
 type Located =
