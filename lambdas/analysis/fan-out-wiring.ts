@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { analysisFanOutConfig } from './config';
 import type { AnalysisQueue, AnalyzePortfoliosDeps, PortfolioDirectory } from './ports';
-import { documentClient, sqsClient } from '../platform/aws-clients';
+import { sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { flowObservability } from '../platform/observability';
-import { createPortfolioRepository } from '../portfolios/portfolio-repository';
+import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 
 /**
  * Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start.
@@ -15,11 +15,7 @@ export function createAnalyzePortfoliosDeps(
   env: NodeJS.ProcessEnv = process.env,
 ): AnalyzePortfoliosDeps {
   const config = analysisFanOutConfig(env);
-  const portfolios = createPortfolioRepository({
-    client: documentClient(true),
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  }) satisfies PortfolioDirectory;
+  const portfolios = portfolioRepositoryFor(config) satisfies PortfolioDirectory;
   const queue = createJobQueue({
     client: sqsClient(),
     queueUrl: config.analysisQueueUrl,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { createAnalysisRepository } from './adapters/analysis-repository';
 import { documentClient } from '../platform/aws-clients';
-import { createPortfolioRepository } from '../portfolios/portfolio-repository';
+import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import {
   XaiAuthError,
@@ -47,11 +47,7 @@ export function classifyXaiError(err: unknown): XaiFailureInfo {
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
   const plain = documentClient(false);
-  const portfolios = createPortfolioRepository({
-    client: documentClient(true),
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  }) satisfies PortfolioReader;
+  const portfolios = portfolioRepositoryFor(config) satisfies PortfolioReader;
   const store = createAnalysisRepository({
     client: plain,
     analysesTable: config.analysesTable,

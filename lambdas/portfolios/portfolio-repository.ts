@@ -11,6 +11,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
+import { documentClient } from '../platform/aws-clients';
 import { mapLimit } from '../platform/concurrency';
 import type { RepriceSummary } from '../market-data/refresh-job';
 
@@ -258,4 +259,19 @@ export class PortfolioRepository {
 /** The repository (the factory the wiring of both features calls). */
 export function createPortfolioRepository(opts: PortfolioRepositoryOptions): PortfolioRepository {
   return new PortfolioRepository(opts);
+}
+
+/**
+ * The repository every function's wiring uses: the shared tables on the exact-number
+ * DocumentClient (positions' shares and cost basis never pass through a float).
+ */
+export function portfolioRepositoryFor(tables: {
+  readonly portfoliosTable: string;
+  readonly positionsTable: string;
+}): PortfolioRepository {
+  return new PortfolioRepository({
+    client: documentClient(true),
+    portfoliosTable: tables.portfoliosTable,
+    positionsTable: tables.positionsTable,
+  });
 }
