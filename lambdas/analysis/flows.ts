@@ -16,10 +16,10 @@ import {
  * portfolio per request through {@link analyzePortfolio}. The fan-out is in `fan-out.ts`.
  */
 
-// Kept for the modules that import these from here (test/faults, scripts, the xAI client).
+// Kept so test/faults and scripts/local-run.ts, which import these from here, need no change.
 export { analysisKey } from './claim';
 export { COMPLETION_TOKENS_MAX } from './analysis-row';
-export type { AnalyzePortfoliosResult, CompletionUsage } from './types';
+export type { AnalyzePortfoliosResult } from './types';
 
 /**
  * `analyzePortfolio`: a queue batch analyses one portfolio per record (each in its own
