@@ -31,21 +31,25 @@ describe('ticksToUsd', () => {
 describe('summarizeRow', () => {
   it('decodes parsed_data once and keeps only well-formed scores', () => {
     // Prepare
-    const row = {
+    const kept = {
       portfolio: 'p1',
       portfolioName: 'ZSM Seven',
       timestamp: '2026-11-24T06:00:00.000Z',
       dataAsOf: '2026-11-23',
       model: 'grok-4.3-0512',
       promptVersion: 'v1',
+      staleTickers: [],
+      costUsd: 0.002,
+    };
+    const row = {
+      ...kept,
       parsed_data: JSON.stringify([
         { ticker: 'NVDA', score: 3, reason: 'x' },
         { ticker: 'AAPL', score: 'high' },
         null,
       ]),
       missingTickers: ['NEWCO', 7],
-      staleTickers: [],
-      costUsd: 0.002,
+      xaiResponseId: 'not summarised',
     };
 
     // Act
@@ -53,16 +57,9 @@ describe('summarizeRow', () => {
 
     // Assess
     expect(summary).toEqual({
-      portfolio: 'p1',
-      portfolioName: 'ZSM Seven',
-      timestamp: '2026-11-24T06:00:00.000Z',
-      dataAsOf: '2026-11-23',
-      model: 'grok-4.3-0512',
-      promptVersion: 'v1',
+      ...kept,
       scores: [{ ticker: 'NVDA', score: 3 }],
       missingTickers: ['NEWCO'],
-      staleTickers: [],
-      costUsd: 0.002,
     });
   });
 
