@@ -1,5 +1,15 @@
-import { DEFAULT_XAI_API_URL, DEFAULT_XAI_MODEL } from './adapters/xai-client';
 import { positiveIntEnv, requireEnv } from '../platform/config';
+
+/**
+ * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
+ * Grok 4 / 4.1 fast ids) were retired by xAI on 2026-05-15; xAI names `grok-4.3` as their
+ * replacement (reasoning model, structured outputs, $1.25 / $0.20 cached / $2.50 per 1M tokens).
+ * Defined here, not in the xAI client, so reading the config never bundles the HTTP client.
+ */
+export const DEFAULT_XAI_MODEL = 'grok-4.3';
+
+/** Default xAI chat completions endpoint (`XAI_API_URL`). */
+export const DEFAULT_XAI_API_URL = 'https://api.x.ai/v1/chat/completions';
 
 /** What `analyzePortfolios` reads from its environment. */
 export interface AnalysisFanOutConfig {

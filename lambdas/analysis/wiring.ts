@@ -1,86 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { createAnalysisRepository, createPortfolioLookup } from './adapters/analysis-repository';
-import { documentClient, sqsClient } from '../platform/aws-clients';
-import { createJobQueue } from '../platform/job-queue';
-import { createPortfolioRepository } from '../portfolios/portfolio-repository';
+import { createAnalysisRepository } from './adapters/analysis-repository';
+import { documentClient } from '../platform/aws-clients';
+import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import { classifyXaiError, createXaiClient } from './adapters/xai-client';
 import type {
-  AnalysisLog,
-  AnalysisMetric,
+  AnalysisStore,
   AnalyzePortfolioDeps,
-  AnalyzePortfoliosDeps,
-} from './flows';
-import { analysisConfig, analysisFanOutConfig } from './config';
-import { correlate, countMetric, logAt, logger, MetricUnit } from '../platform/observability';
+  Completions,
+  MarketRows,
+  PortfolioReader,
+} from './ports';
+import { analysisConfig } from './config';
+import { flowObservability, logger } from '../platform/observability';
 import { apiKeyResolver } from '../platform/secrets';
-
-/** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
-const TICKER_ROWS_READ = 10;
 
 // Kept under its old import path; it lives next to XaiError now.
 export { classifyXaiError };
 
-const count = (metric: AnalysisMetric, value: number) =>
-  countMetric(metric, value, metric === 'XaiCostUsd' ? MetricUnit.NoUnit : MetricUnit.Count);
-const log: AnalysisLog = logAt;
-
-/** Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start. */
-export function createAnalyzePortfoliosDeps(
-  env: NodeJS.ProcessEnv = process.env,
-): AnalyzePortfoliosDeps {
-  const config = analysisFanOutConfig(env);
-  const portfolios = createPortfolioRepository({
-    client: documentClient(true),
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  });
-  const lookup = createPortfolioLookup({
-    client: documentClient(false),
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  });
-  const queue = createJobQueue({ client: sqsClient(), queueUrl: config.analysisQueueUrl });
-  return {
-    activePortfolios: () => portfolios.activePortfolios(),
-    hasPositions: (id) => lookup.hasPositions(id),
-    sendMessages: (messages) => queue.sendAll(messages),
-    newRunId: randomUUID,
-    concurrency: 16,
-    count,
-    log,
-    correlate,
-  };
-}
-
 /**
  * Builds `analyzePortfolio`'s dependencies from the environment contract, once per cold start;
  * `forInvocation(context)` binds the invocation's remaining time (the xAI client's cut-off and
- * the claim's lease).
+ * the claim's lease). Each port is the repository or client itself (checked by `satisfies`).
  */
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
   const plain = documentClient(false);
-  const portfolios = createPortfolioRepository({
-    client: documentClient(true),
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  });
-  const analyses = createAnalysisRepository({
+  const portfolios = portfolioRepositoryFor(config) satisfies PortfolioReader;
+  const store = createAnalysisRepository({
     client: plain,
     analysesTable: config.analysesTable,
     stateTable: config.stateTable,
-  });
-  const lookup = createPortfolioLookup({
-    client: plain,
-    portfoliosTable: config.portfoliosTable,
-    positionsTable: config.positionsTable,
-  });
-  const tickerData = createTickerDataRepository({
+  }) satisfies AnalysisStore;
+  const marketRows = createTickerDataRepository({
     client: plain,
     tableName: config.tickerDataTable,
-  });
+  }) satisfies MarketRows;
   let remaining: () => number = () => 180_000;
   const xai = createXaiClient({
     url: config.xaiApiUrl,
@@ -92,31 +48,24 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     maxDelayMs: config.xaiRetryMaxMs,
     remainingMs: () => remaining(),
     logger,
-  });
+  }) satisfies Completions;
 
   const forInvocation = (context?: Context): AnalyzePortfolioDeps => {
     remaining = () => context?.getRemainingTimeInMillis() ?? 180_000;
     return {
-      getPortfolio: (id) => lookup.getPortfolio(id),
-      findPortfoliosByName: (name) => lookup.findPortfoliosByName(name),
-      positionsOf: (id) => portfolios.positionsOf(id),
-      latestTickerItems: (ticker) => tickerData.latestRows(ticker, TICKER_ROWS_READ),
-      claim: (key, request) => analyses.claim(key, request),
-      completeClaim: (key, owner, done) => analyses.completeClaim(key, owner, done),
-      releaseClaim: (key, owner) => analyses.releaseClaim(key, owner),
-      complete: (request) => xai.complete(request),
+      portfolios,
+      marketRows,
+      store,
+      xai,
       classify: classifyXaiError,
-      putAnalysis: (row) => analyses.putAnalysis(row),
-      getAnalysis: (id, timestamp) => analyses.getAnalysis(id, timestamp),
-      latestAnalyses: (id, limit) => analyses.latestAnalyses(id, limit),
-      model: config.xaiModel,
-      now: Date.now,
-      remainingMs: () => remaining(),
-      newId: randomUUID,
-      concurrency: 8,
-      count,
-      log,
-      correlate,
+      runtime: {
+        model: config.xaiModel,
+        now: Date.now,
+        remainingMs: () => remaining(),
+        newId: randomUUID,
+        concurrency: 8,
+      },
+      obs: flowObservability,
     };
   };
 

@@ -1,5 +1,5 @@
-import { createAnalyzePortfoliosDeps } from '../analysis/wiring';
-import { analyzePortfoliosFlow } from '../analysis/flows';
+import { createAnalyzePortfoliosDeps } from '../analysis/fan-out-wiring';
+import { analyzePortfoliosFlow } from '../analysis/fan-out';
 import { parseAnalyzePortfoliosEvent } from './events';
 import { withObservability } from '../platform/with-observability';
 

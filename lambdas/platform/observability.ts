@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRICS, type MetricName } from './metrics';
 
 /**
  * Module-level Powertools singletons shared by every handler (one per bundle).
@@ -15,13 +16,12 @@ export const metrics = new Metrics({ defaultDimensions: { stage } });
 
 export { MetricUnit };
 
-/** Adds a business metric when there is something to count (no zero datapoints, no empty flush warnings). */
-export function countMetric(
-  name: string,
-  value: number,
-  unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
-): void {
-  if (value > 0) metrics.addMetric(name, unit, value);
+/**
+ * Adds a business metric, in the unit METRICS gives it, when there is something to count (no
+ * zero datapoints, no empty flush warnings).
+ */
+export function countMetric(name: MetricName, value: number): void {
+  if (value > 0) metrics.addMetric(name, MetricUnit[METRICS[name].unit], value);
 }
 
 /** A level-keyed log function for the pure flows, which take logging as a dependency. */
@@ -37,3 +37,6 @@ export function logAt(
 export function correlate(runId: string): void {
   logger.appendKeys({ correlation_id: runId });
 }
+
+/** Metrics and logs as the pure flows take them (`count`, `log`, `correlate`). */
+export const flowObservability = { count: countMetric, log: logAt, correlate } as const;

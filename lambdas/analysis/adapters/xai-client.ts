@@ -9,21 +9,13 @@ import {
   type HttpResponse,
 } from '../../platform/http';
 import { clip, grouped } from '../../platform/text';
-import type { CompletionRequest, CompletionResult, CompletionUsage } from '../flows';
+import type { CompletionRequest, CompletionResult, CompletionUsage } from '../types';
 import { httpError, isRetriedInProcess, toXaiError, xaiError, type XaiError } from './xai-error';
 
 // The error type and its classifier, under the client's import path as before.
 export { classifyXaiError, XaiError, type XaiErrorDetails, type XaiErrorKind } from './xai-error';
 
-/**
- * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
- * Grok 4 / 4.1 fast ids) were retired by xAI on 2026-05-15; xAI names `grok-4.3` as their
- * replacement (reasoning model, structured outputs, $1.25 / $0.20 cached / $2.50 per 1M tokens).
- */
-export const DEFAULT_XAI_MODEL = 'grok-4.3';
-
-/** Default xAI chat completions endpoint (`XAI_API_URL`). */
-export const DEFAULT_XAI_API_URL = 'https://api.x.ai/v1/chat/completions';
+export { DEFAULT_XAI_API_URL, DEFAULT_XAI_MODEL } from '../config';
 
 /**
  * Most bytes of an xAI response body read: 1,048,576 (1 MiB). The answer the analysis accepts is

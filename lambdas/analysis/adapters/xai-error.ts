@@ -9,7 +9,7 @@ import {
   type UpstreamErrorInit,
   type UpstreamErrorKind,
 } from '../../platform/upstream-error';
-import type { CompletionUsage, XaiFailureInfo } from '../flows';
+import type { CompletionUsage, XaiFailureInfo } from '../types';
 
 /**
  * The failures an xAI call ends with: the kinds the analysis distinguishes (XaiFailureInfo),

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { clip, grouped } from '../../platform/text';
 import { normalizeTicker, SCORE_MAX, SCORE_MIN } from './prompt';
 
 /** One validated score, ticker upper-cased and reason trimmed. */
@@ -114,14 +115,33 @@ export function parseAnalysisAnswer(
   if (located.path !== 'scores') warnings.push(`scores were found at ${located.path}`);
 
   const expected = [...new Set(expectedTickers.map(normalizeTicker))];
-  const expectedSet = new Set(expected);
+  const { accepted, mentioned, duplicates, extras, invalid } = sortEntries(
+    located.entries,
+    new Set(expected),
+  );
+  const missing = expected.filter((t) => !mentioned.has(t));
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing scores for ${missing.join(', ')}`);
+  if (duplicates.size > 0) problems.push(`duplicate scores for ${[...duplicates].join(', ')}`);
+  problems.push(...invalid);
+  if (problems.length > 0) {
+    return { ok: false, error: `answer rejected: ${problems.join('; ')}` };
+  }
+  if (extras.size > 0) {
+    warnings.push(`dropped scores for tickers not asked for: ${[...extras].join(', ')}`);
+  }
+  return { ok: true, scores: expected.map((t) => accepted.get(t) as AnalysisScore), warnings };
+}
+
+/** The answer's entries sorted into accepted scores, duplicates, extras and invalid ones. */
+function sortEntries(entries: readonly unknown[], expectedSet: ReadonlySet<string>) {
   const accepted = new Map<string, AnalysisScore>();
   const mentioned = new Set<string>();
   const duplicates = new Set<string>();
   const extras = new Set<string>();
   const invalid: string[] = [];
 
-  located.entries.forEach((raw, index) => {
+  entries.forEach((raw, index) => {
     const rawTicker = tickerOf(raw);
     if (rawTicker !== undefined && rawTicker !== '' && !expectedSet.has(rawTicker)) {
       extras.add(rawTicker);
@@ -143,19 +163,7 @@ export function parseAnalysisAnswer(
     }
     accepted.set(ticker, { ticker, score: parsed.data.score, reason: parsed.data.reason });
   });
-
-  const missing = expected.filter((t) => !mentioned.has(t));
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing scores for ${missing.join(', ')}`);
-  if (duplicates.size > 0) problems.push(`duplicate scores for ${[...duplicates].join(', ')}`);
-  problems.push(...invalid);
-  if (problems.length > 0) {
-    return { ok: false, error: `answer rejected: ${problems.join('; ')}` };
-  }
-  if (extras.size > 0) {
-    warnings.push(`dropped scores for tickers not asked for: ${[...extras].join(', ')}`);
-  }
-  return { ok: true, scores: expected.map((t) => accepted.get(t) as AnalysisScore), warnings };
+  return { accepted, mentioned, duplicates, extras, invalid };
 }
 
 type Located =
@@ -299,12 +307,7 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   if (value === null) return 'null';
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string')
-    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(clip(value, 40))}`;
   if (Array.isArray(value)) return 'an array';
   return typeof value;
-}
-
-function grouped(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

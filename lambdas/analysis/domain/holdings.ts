@@ -135,35 +135,7 @@ export function summarizeHoldings(
   positions: readonly PositionRecord[],
   rows: ReadonlyMap<string, MarketRow | undefined>,
 ): HoldingsSummary {
-  const invalidPositions: { id: string; reason: string }[] = [];
-  const groups = new Map<
-    string,
-    { lots: number; shares: Big; cost: Big; values: (Big | undefined)[] }
-  >();
-  for (const p of positions) {
-    const ticker = normalizeTicker(typeof p.ticker === 'string' ? p.ticker : '');
-    const shares = decimal(p.shares);
-    const cost = decimal(p.costBasis);
-    const problem =
-      ticker === ''
-        ? 'no ticker'
-        : !shares || shares.lte(0)
-          ? `shares ${JSON.stringify(p.shares)} is not a positive number`
-          : !cost || cost.lt(0)
-            ? `costBasis ${JSON.stringify(p.costBasis)} is not a number ≥ 0`
-            : undefined;
-    if (problem || !shares || !cost) {
-      invalidPositions.push({ id: p.id, reason: problem ?? 'invalid' });
-      continue;
-    }
-    const g = groups.get(ticker) ?? { lots: 0, shares: new Big(0), cost: new Big(0), values: [] };
-    g.lots += 1;
-    g.shares = g.shares.plus(shares);
-    g.cost = g.cost.plus(cost);
-    g.values.push(p.marketValue === undefined ? undefined : decimal(p.marketValue));
-    groups.set(ticker, g);
-  }
-
+  const { groups, invalidPositions } = groupByTicker(positions);
   const drafts = [...groups.entries()].map(([ticker, g]) => {
     const data = rows.get(ticker);
     let value: Big | undefined;
@@ -191,14 +163,7 @@ export function summarizeHoldings(
     data,
     stale: data !== undefined && dataAsOf !== undefined && data.asOf < dataAsOf,
   }));
-  holdings.sort((a, b) => {
-    const va = a.marketValue === undefined ? undefined : new Big(a.marketValue);
-    const vb = b.marketValue === undefined ? undefined : new Big(b.marketValue);
-    if (va && vb && !va.eq(vb)) return vb.cmp(va);
-    if (va && !vb) return -1;
-    if (!va && vb) return 1;
-    return a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0;
-  });
+  holdings.sort(byValueThenTicker);
   return {
     holdings,
     missing: holdings.filter((h) => !h.data).map((h) => h.ticker),
@@ -206,6 +171,58 @@ export function summarizeHoldings(
     dataAsOf,
     invalidPositions,
   };
+}
+
+/** The lots of one ticker added up. */
+interface TickerGroup {
+  lots: number;
+  shares: Big;
+  cost: Big;
+  /** Each lot's stored `marketValue`. */
+  values: (Big | undefined)[];
+}
+
+/** Positions added up per normalised ticker; unusable ones are set aside with the reason. */
+function groupByTicker(positions: readonly PositionRecord[]): {
+  groups: Map<string, TickerGroup>;
+  invalidPositions: { id: string; reason: string }[];
+} {
+  const invalidPositions: { id: string; reason: string }[] = [];
+  const groups = new Map<string, TickerGroup>();
+  for (const p of positions) {
+    const ticker = normalizeTicker(typeof p.ticker === 'string' ? p.ticker : '');
+    const shares = decimal(p.shares);
+    const cost = decimal(p.costBasis);
+    const problem =
+      ticker === ''
+        ? 'no ticker'
+        : !shares || shares.lte(0)
+          ? `shares ${JSON.stringify(p.shares)} is not a positive number`
+          : !cost || cost.lt(0)
+            ? `costBasis ${JSON.stringify(p.costBasis)} is not a number ≥ 0`
+            : undefined;
+    if (problem || !shares || !cost) {
+      invalidPositions.push({ id: p.id, reason: problem ?? 'invalid' });
+      continue;
+    }
+    const g = groups.get(ticker) ?? { lots: 0, shares: new Big(0), cost: new Big(0), values: [] };
+    g.lots += 1;
+    g.shares = g.shares.plus(shares);
+    g.cost = g.cost.plus(cost);
+    g.values.push(p.marketValue === undefined ? undefined : decimal(p.marketValue));
+    groups.set(ticker, g);
+  }
+  return { groups, invalidPositions };
+}
+
+/** By market value, largest first (unknown values last), then ticker. */
+function byValueThenTicker(a: Holding, b: Holding): number {
+  const va = a.marketValue === undefined ? undefined : new Big(a.marketValue);
+  const vb = b.marketValue === undefined ? undefined : new Big(b.marketValue);
+  if (va && vb && !va.eq(vb)) return vb.cmp(va);
+  if (va && !vb) return -1;
+  if (!va && vb) return 1;
+  return a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0;
 }
 
 function decimal(value: string | undefined): Big | undefined {

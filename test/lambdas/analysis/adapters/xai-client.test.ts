@@ -1,5 +1,5 @@
 import { MockAgent } from 'undici';
-import type { CompletionRequest } from '../../../../lambdas/analysis/flows';
+import type { CompletionRequest } from '../../../../lambdas/analysis/types';
 import {
   classifyXaiError,
   createXaiClient,

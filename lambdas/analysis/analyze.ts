@@ -1,0 +1,201 @@
+import { mapLimit } from '../platform/concurrency';
+import type { Portfolio } from '../portfolios/portfolio-repository';
+import { analysisRow, completionTokenBudget, summarizeRow, ticksToUsd } from './analysis-row';
+import { analysisKey, withClaim } from './claim';
+import { parseAnalysisAnswer } from './domain/answer';
+import { selectMarketRow, summarizeHoldings, type HoldingsSummary } from './domain/holdings';
+import {
+  ANALYSIS_SCHEMA_NAME,
+  PROMPT_VERSION,
+  analysisResponseSchema,
+  buildAnalysisPrompt,
+  normalizeTicker,
+  type AnalysisPrompt,
+} from './domain/prompt';
+import { AnalysisFailedError, XAI_KINDS } from './failures';
+import type { AnalysisObservability, AnalyzePortfolioDeps } from './ports';
+import type {
+  AnalysisRow,
+  CompletionResult,
+  CompletionUsage,
+  PortfolioAnalysisOutcome,
+} from './types';
+
+/**
+ * One portfolio's analysis as a sequence of named steps: check it is active, load its holdings
+ * with their market data, require a data session, then, under the idempotency claim, ask xAI,
+ * validate the answer and store the row.
+ */
+
+/** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
+export const TICKER_ROWS_READ = 10;
+
+/** Options of one analysis. */
+export interface AnalysisOptions {
+  readonly force: boolean;
+  readonly runId: string;
+}
+
+/** Analyses one portfolio; throws an {@link AnalysisFailedError} (or an internal error). */
+export async function analyzePortfolio(
+  portfolio: Portfolio,
+  opts: AnalysisOptions,
+  deps: AnalyzePortfolioDeps,
+): Promise<PortfolioAnalysisOutcome> {
+  const id = portfolio.id;
+  if (portfolio.isActive === false) {
+    throw new AnalysisFailedError(
+      'inactive',
+      `Portfolio ${id} became inactive after it was queued`,
+      id,
+    );
+  }
+  const summary = await loadHoldings(id, deps);
+  const dataAsOf = requireDataAsOf(id, summary);
+  const key = analysisKey({
+    portfolioId: id,
+    model: deps.runtime.model,
+    promptVersion: PROMPT_VERSION,
+    dataAsOf,
+  });
+  const claimed = await withClaim({ key, portfolioId: id, dataAsOf, force: opts.force }, deps, () =>
+    scorePortfolio(portfolio, summary, dataAsOf, opts, deps),
+  );
+  if (claimed.status === 'skipped') return claimed;
+  const { row, timestamp } = claimed;
+  deps.obs.count('AnalysesStored', 1);
+  deps.obs.log('info', 'Analysis stored', {
+    portfolioId: id,
+    // `timestamp` is a reserved Powertools log key (it would be dropped with a warning).
+    analysisTimestamp: timestamp,
+    dataAsOf,
+    model: row.model,
+    holdings: summary.holdings.length,
+    missing: summary.missing,
+    stale: summary.stale,
+    costUsd: row.costUsd,
+  });
+  return { status: 'stored', analysis: summarizeRow({ ...row, timestamp }) };
+}
+
+/** The portfolio's positions summarised per ticker with each ticker's newest market data. */
+async function loadHoldings(id: string, deps: AnalyzePortfolioDeps): Promise<HoldingsSummary> {
+  const positions = await deps.portfolios.positionsOf(id);
+  if (positions.length === 0) {
+    throw new AnalysisFailedError(
+      'no-positions',
+      `Portfolio ${id} has no positions to analyse`,
+      id,
+    );
+  }
+  const tickers = [
+    ...new Set(positions.map((p) => normalizeTicker(String(p.ticker ?? ''))).filter(Boolean)),
+  ];
+  const items = await mapLimit(tickers, deps.runtime.concurrency, (t) =>
+    deps.marketRows.latestRows(t, TICKER_ROWS_READ),
+  );
+  const rows = new Map(tickers.map((t, i) => [t, selectMarketRow(items[i])]));
+  const summary = summarizeHoldings(positions, rows);
+  if (summary.invalidPositions.length > 0) {
+    deps.obs.log('warn', 'Positions left out of the analysis', {
+      portfolioId: id,
+      invalidPositions: summary.invalidPositions.slice(0, 20),
+    });
+  }
+  return summary;
+}
+
+/** The session the analysis is of; without any market data nothing is sent to xAI. */
+function requireDataAsOf(id: string, summary: HoldingsSummary): string {
+  if (summary.dataAsOf !== undefined) return summary.dataAsOf;
+  const held = summary.holdings.map((h) => h.ticker).join(', ') || 'no valid position';
+  throw new AnalysisFailedError(
+    'no-market-data',
+    `No market data yet for any holding of portfolio ${id} (${held}); nothing was sent to xAI. ` +
+      'Run the market-data refresh (processTickers) first.',
+    id,
+  );
+}
+
+/** Asks xAI, validates the answer and builds the row (not stored yet). */
+async function scorePortfolio(
+  portfolio: Portfolio,
+  summary: HoldingsSummary,
+  dataAsOf: string,
+  opts: AnalysisOptions,
+  deps: AnalyzePortfolioDeps,
+): Promise<AnalysisRow> {
+  const id = portfolio.id;
+  const portfolioName = portfolio.name ?? '';
+  const prompt = buildAnalysisPrompt({
+    portfolioName,
+    holdings: summary.holdings.map((h) => ({
+      ticker: h.ticker,
+      price: h.data?.price,
+      rsi: h.data?.rsi,
+      ma50: h.data?.ma50,
+      asOf: h.data?.asOf,
+      weightPercent: h.weightPercent,
+      plPercent: h.plPercent,
+    })),
+    missing: summary.missing,
+    dataAsOf,
+    stale: summary.stale,
+  });
+  const completion = await askXai(id, prompt, deps);
+  const answer = parseAnalysisAnswer(completion.content, prompt.tickersToScore);
+  if (!answer.ok) {
+    throw new AnalysisFailedError(
+      'invalid-answer',
+      `xAI answer for portfolio ${id} was rejected (${answer.error}); nothing was stored`,
+      id,
+    );
+  }
+  const input = { portfolioId: id, portfolioName, summary, dataAsOf, userPrompt: prompt.user };
+  return analysisRow(
+    {
+      ...input,
+      scores: answer.scores,
+      warnings: answer.warnings,
+      requestedModel: deps.runtime.model,
+      runId: opts.runId,
+      force: opts.force,
+      now: deps.runtime.now(),
+    },
+    completion,
+  );
+}
+
+/** One completion; usage is counted, billed or not, and a failure is classified. */
+async function askXai(
+  id: string,
+  prompt: AnalysisPrompt,
+  deps: AnalyzePortfolioDeps,
+): Promise<CompletionResult> {
+  let completion: CompletionResult;
+  try {
+    completion = await deps.xai.complete({
+      system: prompt.system,
+      user: prompt.user,
+      schema: analysisResponseSchema(prompt.tickersToScore),
+      schemaName: ANALYSIS_SCHEMA_NAME,
+      maxCompletionTokens: completionTokenBudget(prompt.tickersToScore.length),
+      temperature: 0,
+    });
+  } catch (err) {
+    const info = deps.classify(err);
+    if (info.usage) countUsage(info.usage, deps.obs);
+    if (info.kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
+    if (info.kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
+    throw new AnalysisFailedError(XAI_KINDS[info.kind], info.message, id, { cause: err });
+  }
+  countUsage(completion.usage, deps.obs);
+  return completion;
+}
+
+function countUsage(usage: CompletionUsage, obs: AnalysisObservability): void {
+  obs.count('XaiPromptTokens', usage.promptTokens);
+  obs.count('XaiCompletionTokens', usage.completionTokens);
+  if (usage.reasoningTokens !== undefined) obs.count('XaiReasoningTokens', usage.reasoningTokens);
+  if (usage.costInUsdTicks !== undefined) obs.count('XaiCostUsd', ticksToUsd(usage.costInUsdTicks));
+}

@@ -1,0 +1,119 @@
+import { errorText } from '../platform/text';
+import type { AnalysisObservability } from './ports';
+import type { XaiFailureInfo } from './types';
+
+/**
+ * Why an analysis stored nothing, and what a queue record does about it (the DISPOSITION table):
+ * moved here unchanged from flows.ts.
+ */
+
+/** Why an analysis did not produce a row. */
+export type AnalysisFailureKind =
+  | 'not-found'
+  | 'ambiguous-name'
+  | 'inactive'
+  | 'no-positions'
+  | 'no-market-data'
+  | 'in-progress'
+  | 'xai-unavailable'
+  | 'xai-auth'
+  | 'xai-credits-exhausted'
+  | 'xai-bad-request'
+  | 'xai-refusal'
+  | 'xai-truncated'
+  | 'xai-bad-response'
+  | 'invalid-answer'
+  | 'internal';
+
+/**
+ * For a queue record: `skip` acknowledges quietly (the portfolio is gone, inactive or empty
+ * since it was queued), `poison` acknowledges loudly (ERROR + AnalysisFailures: a retry cannot
+ * help), `retry` fails the record so SQS redelivers it and, after maxReceiveCount, moves it to
+ * the DLQ (which alarms). Every xAI failure retries: transient ones may pass, and the permanent
+ * ones (credits, key, refusal, truncation, invalid answer) must reach the DLQ.
+ */
+const DISPOSITION: Record<AnalysisFailureKind, 'skip' | 'poison' | 'retry'> = {
+  'not-found': 'skip',
+  'ambiguous-name': 'poison',
+  inactive: 'skip',
+  'no-positions': 'skip',
+  'no-market-data': 'poison',
+  'in-progress': 'skip',
+  'xai-unavailable': 'retry',
+  'xai-auth': 'retry',
+  'xai-credits-exhausted': 'retry',
+  'xai-bad-request': 'retry',
+  'xai-refusal': 'retry',
+  'xai-truncated': 'retry',
+  'xai-bad-response': 'retry',
+  'invalid-answer': 'retry',
+  internal: 'retry',
+};
+
+/** An analysis that stored nothing; the message says what was wrong. */
+export class AnalysisFailedError extends Error {
+  override readonly name = 'AnalysisFailedError';
+
+  constructor(
+    readonly kind: AnalysisFailureKind,
+    message: string,
+    readonly portfolioId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** What a queue-triggered invocation does with the record. */
+  get disposition(): 'skip' | 'poison' | 'retry' {
+    return DISPOSITION[this.kind];
+  }
+}
+
+export const XAI_KINDS: Record<XaiFailureInfo['kind'], AnalysisFailureKind> = {
+  unavailable: 'xai-unavailable',
+  auth: 'xai-auth',
+  'credits-exhausted': 'xai-credits-exhausted',
+  'bad-request': 'xai-bad-request',
+  refusal: 'xai-refusal',
+  truncated: 'xai-truncated',
+  'bad-response': 'xai-bad-response',
+  other: 'internal',
+};
+
+export function toFailure(err: unknown, portfolioId: string | undefined): AnalysisFailedError {
+  if (err instanceof AnalysisFailedError) return err;
+  return new AnalysisFailedError(
+    'internal',
+    `Analysis of portfolio ${portfolioId ?? '(unresolved)'} failed: ${errorText(err)}`,
+    portfolioId,
+    { cause: err },
+  );
+}
+
+/** Logs and counts a failure once, at the level its disposition calls for; returns it. */
+export function reportFailure(
+  failure: AnalysisFailedError,
+  deps: AnalysisObservability,
+  context: Record<string, unknown>,
+): AnalysisFailedError {
+  const data = {
+    portfolioId: failure.portfolioId,
+    kind: failure.kind,
+    error: failure.message,
+    cause: failure.cause === undefined ? undefined : errorText(failure.cause),
+    ...context,
+  };
+  if (failure.disposition === 'skip') {
+    deps.count('AnalysesSkipped', 1);
+    deps.log('warn', `Analysis skipped (${failure.kind})`, data);
+  } else {
+    deps.count('AnalysisFailures', 1);
+    deps.log(
+      'error',
+      `Analysis of portfolio ${failure.portfolioId ?? '(unresolved)'} failed (${failure.kind})` +
+        (failure.disposition === 'retry' ? '; the record will be retried' : '; not retried'),
+      data,
+    );
+  }
+  return failure;
+}

@@ -1,0 +1,141 @@
+import type { MetricName } from '../platform/metrics';
+import type { Portfolio } from '../portfolios/portfolio-repository';
+import type { PositionRecord } from './domain/holdings';
+import type {
+  AnalysisMessage,
+  AnalysisRow,
+  ClaimRequest,
+  ClaimResult,
+  CompletionRequest,
+  CompletionResult,
+  XaiFailureInfo,
+} from './types';
+
+/**
+ * The analysis flows' dependencies as small role interfaces. The repositories and the xAI client
+ * implement them directly (the wiring checks that with `satisfies`); the tests pass plain fakes.
+ */
+
+/** Counters the flows report: the analysis' subset of the one metric vocabulary. */
+export type AnalysisMetric = Extract<
+  MetricName,
+  | 'PortfoliosFound'
+  | 'AnalysesQueued'
+  | 'PortfoliosWithoutPositions'
+  | 'AnalysesStored'
+  | 'AnalysesSkipped'
+  | 'AnalysisFailures'
+  | 'MalformedMessages'
+  | 'XaiPromptTokens'
+  | 'XaiCompletionTokens'
+  | 'XaiReasoningTokens'
+  | 'XaiCostUsd'
+  | 'XaiAuthErrors'
+  | 'XaiCreditsExhausted'
+>;
+
+/** Structured log sink (Powertools `Logger` methods fit). */
+export type AnalysisLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  data?: Record<string, unknown>,
+) => void;
+
+/** Metrics and logs, shared by both flows. */
+export interface AnalysisObservability {
+  readonly count: (metric: AnalysisMetric, value: number) => void;
+  readonly log: AnalysisLog;
+  /** Tags every following log line with the run's id (carried from analyzePortfolios). */
+  readonly correlate: (runId: string) => void;
+}
+
+/** The fan-out's view of the portfolio tables. */
+export interface PortfolioDirectory {
+  /** Every portfolio whose `isActive` is not false, all pages. */
+  activePortfolios(): Promise<Portfolio[]>;
+  hasPositions(portfolioId: string): Promise<boolean>;
+}
+
+/** The analysis queue. */
+export interface AnalysisQueue {
+  /** Batched sends; returns the messages that could not be sent, by index. */
+  sendAll(
+    messages: readonly AnalysisMessage[],
+  ): Promise<{ sent: number; failed: { index: number; reason: string }[] }>;
+}
+
+/** The per-portfolio analysis' view of the portfolio tables. */
+export interface PortfolioReader {
+  getPortfolio(id: string): Promise<Portfolio | undefined>;
+  findPortfoliosByName(name: string): Promise<Portfolio[]>;
+  /** Every position of the portfolio, all pages. */
+  positionsOf(portfolioId: string): Promise<PositionRecord[]>;
+}
+
+/** The `ticker-data` rows the analysis reads. */
+export interface MarketRows {
+  /** The newest `limit` items of a ticker, newest first (any writer's). */
+  latestRows(ticker: string, limit: number): Promise<Record<string, unknown>[]>;
+}
+
+/** The idempotency claims (state table). */
+export interface ClaimStore {
+  claim(key: string, request: ClaimRequest): Promise<ClaimResult>;
+  completeClaim(
+    key: string,
+    owner: string,
+    done: { analysisTimestamp: string; now: number },
+  ): Promise<void>;
+  releaseClaim(key: string, owner: string): Promise<void>;
+}
+
+/** The `portfolio-analyses` rows. */
+export interface AnalysisRows {
+  /** Writes the row (never over an existing one); returns the timestamp it was stored under. */
+  putAnalysis(row: AnalysisRow): Promise<string>;
+  getAnalysis(portfolioId: string, timestamp: string): Promise<Record<string, unknown> | undefined>;
+  /** The newest analysis rows of a portfolio, newest first. */
+  latestAnalyses(portfolioId: string, limit: number): Promise<Record<string, unknown>[]>;
+}
+
+/** Claims and rows: one repository implements both. */
+export type AnalysisStore = ClaimStore & AnalysisRows;
+
+/** The xAI chat completions client. */
+export interface Completions {
+  complete(request: CompletionRequest): Promise<CompletionResult>;
+}
+
+/** Clock, ids and settings of one invocation. */
+export interface AnalysisRuntime {
+  /** The model requested (`XAI_MODEL`). */
+  readonly model: string;
+  readonly now: () => number;
+  /** Milliseconds left in this invocation. */
+  readonly remainingMs: () => number;
+  readonly newId: () => string;
+  /** Ticker-data look-ups in flight at once. */
+  readonly concurrency: number;
+}
+
+/** What `analyzePortfoliosFlow` needs. */
+export interface AnalyzePortfoliosDeps {
+  readonly portfolios: PortfolioDirectory;
+  readonly queue: AnalysisQueue;
+  readonly obs: AnalysisObservability;
+  readonly newRunId: () => string;
+  /** Position look-ups in flight at once. */
+  readonly concurrency: number;
+}
+
+/** What `analyzePortfolioFlow` needs. */
+export interface AnalyzePortfolioDeps {
+  readonly portfolios: PortfolioReader;
+  readonly marketRows: MarketRows;
+  readonly store: AnalysisStore;
+  readonly xai: Completions;
+  /** Maps an error thrown by `xai.complete` onto what the analysis distinguishes. */
+  readonly classify: (err: unknown) => XaiFailureInfo;
+  readonly runtime: AnalysisRuntime;
+  readonly obs: AnalysisObservability;
+}
