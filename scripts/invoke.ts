@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { stageNames, stages, type FunctionName, type StageName } from '../lib/config/stages';
-import { functionPhysicalName } from '../lib/stacks/service-stack';
+import { stageNames, stages, type StageName } from '../lib/config/stages';
+import { functionPhysicalName, type FunctionName } from '../lib/functions';
 import { depth } from '../sim/queue-poller';
 import { repoRoot } from './lib/bundles';
 import { Cleanup, stopOnSignals } from './lib/cleanup';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { stages, type FunctionName } from '../../lib/config/stages';
-import { functionPhysicalName } from '../../lib/stacks/service-stack';
+import { stages } from '../../lib/config/stages';
+import { functionPhysicalName, type FunctionName } from '../../lib/functions';
 import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
 import type { LocalDynamo } from '../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';

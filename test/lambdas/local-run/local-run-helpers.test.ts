@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { normaliseTicker } from '../../../lambdas/handlers/events';
 import { buildBundles, bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
-import { functionEntries } from '../../../lib/stacks/service-stack';
+import { FUNCTIONS } from '../../../lib/functions';
 import {
   EVENT_SHAPES,
   FUNCTION_NAMES,
@@ -78,7 +78,7 @@ describe('events/', () => {
 
     // Assess
     for (const fn of FUNCTION_NAMES)
-      expect(dirs).toContain(functionEntries[fn].replace(/\.ts$/, ''));
+      expect(dirs).toContain(FUNCTIONS[fn].entryFile.replace(/\.ts$/, ''));
   });
 
   it('refers to a portfolio of the default seed, by id and by a unique name', () => {
