@@ -125,6 +125,59 @@ export function upstreamBanner(upstreams: Upstreams, timeScale: number): string[
   return lines;
 }
 
+/** What {@link localEnvironment} builds the local environment contract from. */
+export interface LocalEnvironmentInputs {
+  readonly logLevel: LocalServicesOptions['logLevel'];
+  /** The table names and endpoints of the embedded DynamoDB (`localServiceEnv`). */
+  readonly local: Record<string, string | undefined>;
+  readonly sqsEndpoint: string;
+  readonly queueUrls: { readonly tickers: string; readonly analysis: string };
+  readonly upstreams: Upstreams;
+  readonly polygonSimulated: boolean;
+  /** The xAI key the handlers send (the simulator's, or XAI_API_KEY). */
+  readonly xaiKey: string | undefined;
+  readonly timeScale: number;
+  /** The caller's environment (real keys, overrides). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The environment of a local run (`undefined` = unset): every variable any function reads per
+ * lib/functions.ts, plus the local-only ones (plain API keys instead of `…_SECRET` names, the
+ * compressed budget window, endpoints). One set for all functions, unlike the deployed stack's
+ * per-function environment: the handlers run in this one process and share `process.env`.
+ */
+export function localEnvironment(i: LocalEnvironmentInputs): Record<string, string | undefined> {
+  const { env, upstreams } = i;
+  const rpm = String(base.polygonRequestsPerMinute);
+  return {
+    STAGE: LOCAL_STAGE,
+    POWERTOOLS_SERVICE_NAME: 'backend-processing',
+    POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessingLocal',
+    POWERTOOLS_LOG_LEVEL: i.logLevel,
+    POWERTOOLS_DEV: undefined,
+    // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...i.local,
+    AWS_REGION: base.env.region,
+    AWS_DEFAULT_REGION: base.env.region,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_ENDPOINT_URL: i.sqsEndpoint,
+    SQS_QUEUE_URL: i.queueUrls.tickers,
+    ANALYSIS_QUEUE_URL: i.queueUrls.analysis,
+    POLYGON_BASE_URL: upstreams.polygon.url,
+    POLYGON_API_KEY: i.polygonSimulated ? SIMULATOR_API_KEY : env.POLYGON_API_KEY,
+    POLYGON_API_KEY_SECRET: undefined,
+    POLYGON_REQUESTS_PER_MINUTE: i.polygonSimulated ? rpm : env.POLYGON_REQUESTS_PER_MINUTE || rpm,
+    POLYGON_BUDGET_WINDOW_MS: i.polygonSimulated ? String(60_000 / i.timeScale) : undefined,
+    XAI_API_URL: upstreams.xai.url,
+    XAI_API_KEY: i.xaiKey,
+    XAI_API_KEY_SECRET: undefined,
+    XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+  };
+}
+
 /**
  * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
  * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
@@ -196,34 +249,17 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : upstreams0.xai,
   };
 
-  const contract: Record<string, string | undefined> = {
-    STAGE: LOCAL_STAGE,
-    POWERTOOLS_SERVICE_NAME: 'backend-processing',
-    POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessingLocal',
-    POWERTOOLS_LOG_LEVEL: opts.logLevel,
-    POWERTOOLS_DEV: undefined,
-    // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...localServiceEnv(dynamo, sqs.endpoint),
-    AWS_REGION: base.env.region,
-    AWS_DEFAULT_REGION: base.env.region,
-    AWS_SESSION_TOKEN: undefined,
-    AWS_PROFILE: undefined,
-    AWS_ENDPOINT_URL: sqs.endpoint,
-    SQS_QUEUE_URL: tickerQueue.queueUrl,
-    ANALYSIS_QUEUE_URL: analysisQueue.queueUrl,
-    POLYGON_BASE_URL: upstreams.polygon.url,
-    POLYGON_API_KEY: polygonSimulator ? SIMULATOR_API_KEY : env.POLYGON_API_KEY,
-    POLYGON_API_KEY_SECRET: undefined,
-    POLYGON_REQUESTS_PER_MINUTE: polygonSimulator
-      ? String(base.polygonRequestsPerMinute)
-      : env.POLYGON_REQUESTS_PER_MINUTE || String(base.polygonRequestsPerMinute),
-    POLYGON_BUDGET_WINDOW_MS: polygonSimulator ? String(60_000 / timeScale) : undefined,
-    XAI_API_URL: upstreams.xai.url,
-    XAI_API_KEY: xaiSimulator ? xaiKey : env.XAI_API_KEY,
-    XAI_API_KEY_SECRET: undefined,
-    XAI_MODEL: env.XAI_MODEL || base.xaiModel,
-  };
+  const contract = localEnvironment({
+    logLevel: opts.logLevel,
+    local: localServiceEnv(dynamo, sqs.endpoint),
+    sqsEndpoint: sqs.endpoint,
+    queueUrls: { tickers: tickerQueue.queueUrl, analysis: analysisQueue.queueUrl },
+    upstreams,
+    polygonSimulated: polygonSimulator !== undefined,
+    xaiKey: xaiSimulator ? xaiKey : env.XAI_API_KEY,
+    timeScale,
+    env,
+  });
   for (const [key, value] of Object.entries(contract)) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
