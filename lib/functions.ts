@@ -57,6 +57,18 @@ export interface FunctionSpec {
   readonly grants: FunctionGrants;
 }
 
+/**
+ * What the market-data config (shared by processTickers and processTicker) requires at cold
+ * start; processTickers itself touches neither TICKER_DATA_TABLE nor STATE_TABLE.
+ */
+const MARKET_DATA_ENV = [
+  'TICKER_DATA_TABLE',
+  'STATE_TABLE',
+  'PORTFOLIOS_TABLE',
+  'POSITIONS_TABLE',
+  'SQS_QUEUE_URL',
+] as const satisfies readonly EnvKey[];
+
 export const FUNCTIONS = {
   processTickers: {
     entryFile: 'process-tickers.ts',
@@ -67,15 +79,7 @@ export const FUNCTIONS = {
       '{"tickers": ["NVDA", "AAPL"]}',
       'an EventBridge scheduled event',
     ],
-    // TICKER_DATA_TABLE and STATE_TABLE: the market-data config it shares with processTicker
-    // requires them at cold start, although processTickers itself touches neither table.
-    environment: [
-      'TICKER_DATA_TABLE',
-      'STATE_TABLE',
-      'PORTFOLIOS_TABLE',
-      'POSITIONS_TABLE',
-      'SQS_QUEUE_URL',
-    ],
+    environment: MARKET_DATA_ENV,
     grants: { sharedRead: true, tickerQueue: 'send' },
   },
   processTicker: {
@@ -84,11 +88,7 @@ export const FUNCTIONS = {
       'Refreshes market data from Polygon within the request budget and reprices positions',
     events: ['{"ticker": "NVDA"}', 'an SQS event from ticker-processing-queue'],
     environment: [
-      'TICKER_DATA_TABLE',
-      'STATE_TABLE',
-      'PORTFOLIOS_TABLE',
-      'POSITIONS_TABLE',
-      'SQS_QUEUE_URL',
+      ...MARKET_DATA_ENV,
       'POLYGON_BASE_URL',
       'POLYGON_REQUESTS_PER_MINUTE',
       'POLYGON_API_KEY_SECRET',

@@ -1,27 +1,12 @@
-import type { IngestSchedules } from './ingest-schedules';
-import { QueuePipeline } from './queue-pipeline';
-import type { ServiceBase } from './service-functions';
+import type { QueuePipelineSpec } from './queue-pipeline';
 
 /**
  * The nightly Grok analysis: analyzePortfolios (scheduled) → portfolio-analysis-queue (+ DLQ)
- * → analyzePortfolio. Each function's environment and grants come from lib/functions.ts.
+ * → analyzePortfolio. Built by `QueuePipeline` (the shape it shares with the market-data
+ * pipeline); each function's environment and grants come from lib/functions.ts.
  */
-export class AnalysisPipeline extends QueuePipeline {
-  constructor(base: ServiceBase, schedules: IngestSchedules) {
-    const { stage } = base.config;
-    super(base, schedules, {
-      queueId: 'AnalysisQueue',
-      queueName: `portfolio-analysis-queue-${stage}`,
-      dlqName: `portfolio-analysis-dlq-${stage}`,
-      queueRole: 'analysisQueue',
-      consumerConfig: base.config.analysisQueue,
-      producer: 'analyzePortfolios',
-      consumer: 'analyzePortfolio',
-      rule: {
-        id: 'AnalysisRule',
-        description: `Nightly portfolio analysis (${stage})`,
-        schedule: base.config.schedules.analysis,
-      },
-    });
-  }
-}
+export const ANALYSIS_PIPELINE: QueuePipelineSpec = {
+  queue: { id: 'AnalysisQueue', name: 'portfolio-analysis', role: 'analysisQueue' },
+  functions: ['analyzePortfolios', 'analyzePortfolio'],
+  rule: { id: 'AnalysisRule', schedule: 'analysis', what: 'Nightly portfolio analysis' },
+};

@@ -1,27 +1,12 @@
-import type { IngestSchedules } from './ingest-schedules';
-import { QueuePipeline } from './queue-pipeline';
-import type { ServiceBase } from './service-functions';
+import type { QueuePipelineSpec } from './queue-pipeline';
 
 /**
  * The nightly market-data refresh: processTickers (scheduled) → ticker-processing-queue (+ DLQ)
- * → processTicker. Each function's environment and grants come from lib/functions.ts.
+ * → processTicker. Built by `QueuePipeline` (the shape it shares with the analysis pipeline);
+ * each function's environment and grants come from lib/functions.ts.
  */
-export class MarketDataPipeline extends QueuePipeline {
-  constructor(base: ServiceBase, schedules: IngestSchedules) {
-    const { stage } = base.config;
-    super(base, schedules, {
-      queueId: 'TickerQueue',
-      queueName: `ticker-processing-queue-${stage}`,
-      dlqName: `ticker-processing-dlq-${stage}`,
-      queueRole: 'tickerQueue',
-      consumerConfig: base.config.tickerQueue,
-      producer: 'processTickers',
-      consumer: 'processTicker',
-      rule: {
-        id: 'TickerRefreshRule',
-        description: `Nightly market-data refresh (${stage})`,
-        schedule: base.config.schedules.tickerRefresh,
-      },
-    });
-  }
-}
+export const MARKET_DATA_PIPELINE: QueuePipelineSpec = {
+  queue: { id: 'TickerQueue', name: 'ticker-processing', role: 'tickerQueue' },
+  functions: ['processTickers', 'processTicker'],
+  rule: { id: 'TickerRefreshRule', schedule: 'tickerRefresh', what: 'Nightly market-data refresh' },
+};

@@ -6,10 +6,11 @@ import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config/stages';
 import type { FunctionName } from '../functions';
-import { AnalysisPipeline } from '../constructs/analysis-pipeline';
+import { ANALYSIS_PIPELINE } from '../constructs/analysis-pipeline';
 import { FreshnessCheck } from '../constructs/freshness-check';
 import { IngestSchedules } from '../constructs/ingest-schedules';
-import { MarketDataPipeline } from '../constructs/market-data-pipeline';
+import { MARKET_DATA_PIPELINE } from '../constructs/market-data-pipeline';
+import { QueuePipeline } from '../constructs/queue-pipeline';
 import { OwnedTables } from '../constructs/owned-tables';
 import { ServiceDashboard } from '../constructs/service-dashboard';
 import {
@@ -57,8 +58,8 @@ export class ServiceStack extends Stack {
     const shared = new SharedTables(this, 'SharedTables', config.sharedTables);
     const base: ServiceBase = { scope: this, config, removalPolicy, tables: this.tables, shared };
     const schedules = new IngestSchedules(this, 'Schedules');
-    const marketData = new MarketDataPipeline(base, schedules);
-    const analysis = new AnalysisPipeline(base, schedules);
+    const marketData = new QueuePipeline(base, schedules, MARKET_DATA_PIPELINE);
+    const analysis = new QueuePipeline(base, schedules, ANALYSIS_PIPELINE);
     const freshness = new FreshnessCheck(base, schedules);
     this.tickerQueue = marketData.workQueue;
     this.analysisQueue = analysis.workQueue;

@@ -63,15 +63,11 @@ const drainTimeoutMs = (services: LocalServices, simulatedMs: number) =>
     ? simulatedMs
     : 30 * 60_000;
 
-/** How one queue is drained through its consumer (see {@link LocalNight.drain}). */
-interface DrainSpec {
-  readonly consumer: FunctionName;
-  readonly queue: 'tickers' | 'analysis';
-  readonly queueName: string;
-  readonly simulatedTimeoutMs: number;
-  /** Tallies the batch's log records; returns the progress line. */
-  readonly tally: (records: LogRecord[]) => string;
-}
+/** Each queue's consumer, name (for messages) and drain time limit when both upstreams are simulated. */
+const DRAINS = {
+  tickers: { consumer: 'processTicker', name: 'ticker-processing-queue', simulatedMs: 90_000 },
+  analysis: { consumer: 'analyzePortfolio', name: 'portfolio-analysis-queue', simulatedMs: 60_000 },
+} as const satisfies Record<string, { consumer: FunctionName; name: string; simulatedMs: number }>;
 
 /** One local night: its services, its progress output, what it found wrong so far. */
 class LocalNight {
@@ -149,27 +145,33 @@ class LocalNight {
     }
   }
 
-  /** Drains a queue through its consumer, a progress line per batch; returns the invocations. */
-  private async drain(spec: DrainSpec): Promise<number> {
+  /**
+   * Drains a queue through its consumer, a progress line per batch (`tally` turns the batch's
+   * log records into it); returns the invocations.
+   */
+  private async drain(
+    which: keyof typeof DRAINS,
+    tally: (records: LogRecord[]) => string,
+  ): Promise<number> {
     const { services } = this;
-    const queue = services.queues[spec.queue];
+    const { consumer, name, simulatedMs } = DRAINS[which];
     const drained = await drainQueue({
       client: services.sqs.client,
-      queueUrl: queue.queueUrl,
-      handler: (event: SQSEvent) => services.invoke(spec.consumer, event),
-      context: () => lambdaContext(services.settings(spec.consumer)),
-      batchSize: services.batchSizes[spec.queue],
-      timeoutMs: drainTimeoutMs(services, spec.simulatedTimeoutMs),
+      queueUrl: services.queues[which].queueUrl,
+      handler: (event: SQSEvent) => services.invoke(consumer, event),
+      context: () => lambdaContext(services.settings(consumer)),
+      batchSize: services.batchSizes[which],
+      timeoutMs: drainTimeoutMs(services, simulatedMs),
       onBatch: (info) => {
-        const line = spec.tally(this.take());
+        const line = tally(this.take());
         this.say(
-          `${spec.consumer} (${info.records} record${info.records === 1 ? '' : 's'}${info.failures > 0 ? `, ${info.failures} FAILED` : ''}): ${line}`,
+          `${consumer} (${info.records} record${info.records === 1 ? '' : 's'}${info.failures > 0 ? `, ${info.failures} FAILED` : ''}): ${line}`,
         );
       },
     });
     if (drained.leftOver > 0)
       this.problems.push(
-        `${spec.queueName} did not drain: ${drained.leftOver} message(s) left after the time limit`,
+        `${name} did not drain: ${drained.leftOver} message(s) left after the time limit`,
       );
     return drained.invocations;
   }
@@ -187,13 +189,7 @@ class LocalNight {
           : ''),
     );
     const tally = newRefreshTally(fanOut.tickersQueued);
-    const invocations = await this.drain({
-      consumer: 'processTicker',
-      queue: 'tickers',
-      queueName: 'ticker-processing-queue',
-      simulatedTimeoutMs: 90_000,
-      tally: (records) => tallyRefresh(tally, records),
-    });
+    const invocations = await this.drain('tickers', (records) => tallyRefresh(tally, records));
     this.result.steps.processTicker = { ...tally, invocations };
   }
 
@@ -207,13 +203,9 @@ class LocalNight {
         `${fanOut.skipped.noPositions} without positions)`,
     );
     const tally = newAnalysisTally(fanOut.queued);
-    const invocations = await this.drain({
-      consumer: 'analyzePortfolio',
-      queue: 'analysis',
-      queueName: 'portfolio-analysis-queue',
-      simulatedTimeoutMs: 60_000,
-      tally: (records) => tallyAnalysis(tally, records, this.portfolioNames),
-    });
+    const invocations = await this.drain('analysis', (records) =>
+      tallyAnalysis(tally, records, this.portfolioNames),
+    );
     this.result.steps.analyzePortfolio = { ...tally, invocations };
   }
 
