@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StageName } from '../../lib/config/stages';
 import {
@@ -51,6 +51,24 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
   ],
   checkFreshness: ['STATE_TABLE'],
 };
+
+describe('the registry', () => {
+  it('lists the four pipeline functions of SYSTEM.md and the freshness check, in nightly order', () => {
+    expect(FUNCTION_NAMES).toEqual([
+      'processTickers',
+      'processTicker',
+      'analyzePortfolios',
+      'analyzePortfolio',
+      'checkFreshness',
+    ]);
+  });
+
+  it.each(FUNCTION_NAMES)('%s has an entry file under lambdas/handlers/ and events', (fn) => {
+    const entry = path.join(__dirname, '..', '..', 'lambdas', 'handlers', FUNCTIONS[fn].entryFile);
+    expect(existsSync(entry)).toBe(true);
+    expect(FUNCTIONS[fn].events.length).toBeGreaterThan(0);
+  });
+});
 
 describe.each(['dev', 'prod'] as StageName[])('function environments (%s)', (stage) => {
   const resources = Object.values(
