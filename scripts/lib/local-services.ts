@@ -17,7 +17,7 @@ import { buildBundles, bundlesFromCdkOut, loadHandler, type FunctionBundle } fro
 import type { Cleanup } from './cleanup';
 import { startLocalDynamo } from '../../sim/local-dynamo';
 import { invokeLikeLambda, type FunctionSettings, type LambdaHandler } from './lambda-runtime';
-import { applySeed, loadSeed, seedTickers, type SeedResult } from './seed';
+import { applySeed, loadSeed, seedTickers, type Seed, type SeedResult } from './seed';
 import { localServiceEnv } from '../../sim/local-env';
 
 /** The stage name of everything a local run creates (tables, queues, function names). */
@@ -178,20 +178,8 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
   };
 }
 
-/**
- * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
- * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
- * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
- * sets the environment contract, seeds the sample data and loads the handlers.
- */
-export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
-  const env = opts.env ?? process.env;
-  const progress = opts.onProgress ?? (() => undefined);
-  const seed = loadSeed(opts.seedFile);
-  const upstreams0 = chooseUpstreams(env);
-  const timeScale = upstreams0.polygon.mode === 'simulated' ? TIME_SCALE : 1;
-  const names = defaultLocalTableNames(LOCAL_STAGE);
-
+/** Bundles (built or from cdk.out), moto SQS with both queues, dynalite with the CDK tables. */
+async function startStores(opts: LocalServicesOptions, names: LocalTableNames) {
   const settled = await Promise.allSettled([
     opts.cdkOut
       ? Promise.resolve(bundlesFromCdkOut(opts.cdkOut, opts.functions))
@@ -208,7 +196,7 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     LocalSqs,
   ];
   const dynamo = await startLocalDynamo({ names, dataDir: opts.dataDir });
-  progress(
+  opts.onProgress?.(
     `bundles of ${bundles.map((b) => b.fn).join(', ')} ${opts.cdkOut ? `from ${opts.cdkOut}` : bundles.some((b) => b.rebuilt) ? 'built with esbuild' : 'unchanged since their last esbuild build'}; ` +
       `table definitions ${dynamo.tablesCached ? 'cached from' : 'synthesized from'} the CDK stack`,
   );
@@ -219,10 +207,23 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     sqs.createQueue(tickerQueueName),
     sqs.createQueue(analysisQueueName),
   ]);
+  const queues = {
+    tickers: { name: tickerQueueName, ...tickerQueue },
+    analysis: { name: analysisQueueName, ...analysisQueue },
+  };
+  return { bundles, sqs, dynamo, queues };
+}
 
+/** The Polygon and xAI simulators for the upstreams without a real key, and where each upstream is. */
+async function startSimulators(
+  opts: LocalServicesOptions,
+  seed: Seed,
+  chosen: Upstreams,
+  timeScale: number,
+) {
   let polygonSimulator: PolygonSimulator | undefined;
   let xaiSimulator: XaiSimulator | undefined;
-  if (upstreams0.polygon.mode === 'simulated') {
+  if (chosen.polygon.mode === 'simulated') {
     const clock = compressedClock(timeScale);
     const unknown = new Set(seed.simulator.unknownTickers.map((t) => t.trim().toUpperCase()));
     polygonSimulator = await startPolygonSimulator({
@@ -237,44 +238,20 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     opts.cleanup.add('Polygon simulator', () => sim.close());
   }
   const xaiKey = `xai-simulator-${randomBytes(12).toString('hex')}`;
-  if (upstreams0.xai.mode === 'simulated') {
+  if (chosen.xai.mode === 'simulated') {
     xaiSimulator = await startXaiSimulator({ apiKey: xaiKey });
     const sim = xaiSimulator;
     opts.cleanup.add('xAI simulator', () => sim.close());
   }
   const upstreams: Upstreams = {
-    polygon: polygonSimulator
-      ? { mode: 'simulated', url: polygonSimulator.url }
-      : upstreams0.polygon,
-    xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : upstreams0.xai,
+    polygon: polygonSimulator ? { mode: 'simulated', url: polygonSimulator.url } : chosen.polygon,
+    xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : chosen.xai,
   };
+  return { polygonSimulator, xaiSimulator, xaiKey, upstreams };
+}
 
-  const contract = localEnvironment({
-    logLevel: opts.logLevel,
-    local: localServiceEnv(dynamo, sqs.endpoint),
-    sqsEndpoint: sqs.endpoint,
-    queueUrls: { tickers: tickerQueue.queueUrl, analysis: analysisQueue.queueUrl },
-    upstreams,
-    polygonSimulated: polygonSimulator !== undefined,
-    xaiKey: xaiSimulator ? xaiKey : env.XAI_API_KEY,
-    timeScale,
-    env,
-  });
-  for (const [key, value] of Object.entries(contract)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-
-  const doc = DynamoDBDocumentClient.from(dynamo.client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const seeded = await applySeed(
-    doc,
-    { portfolios: names.portfolios, positions: names.positions },
-    seed,
-    opts.seedFile,
-  );
-
+/** Loads each bundle's handler; a function's Lambda settings come from the dev stage config. */
+function loadHandlers(bundles: readonly FunctionBundle[]) {
   const handlers = new Map<FunctionName, LambdaHandler>(bundles.map((b) => [b.fn, loadHandler(b)]));
   const settings = (fn: FunctionName): FunctionSettings => ({
     functionName: functionPhysicalName(LOCAL_STAGE, fn),
@@ -287,20 +264,56 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     if (!h) throw new Error(`The ${fn} bundle was not loaded`);
     return h;
   };
+  return { settings, handler };
+}
 
+/**
+ * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
+ * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
+ * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
+ * sets the environment contract, seeds the sample data and loads the handlers.
+ */
+export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
+  const env = opts.env ?? process.env;
+  const seed = loadSeed(opts.seedFile);
+  const chosen = chooseUpstreams(env);
+  const timeScale = chosen.polygon.mode === 'simulated' ? TIME_SCALE : 1;
+  const names = defaultLocalTableNames(LOCAL_STAGE);
+  const { bundles, sqs, dynamo, queues } = await startStores(opts, names);
+  const sims = await startSimulators(opts, seed, chosen, timeScale);
+
+  const contract = localEnvironment({
+    logLevel: opts.logLevel,
+    local: localServiceEnv(dynamo, sqs.endpoint),
+    sqsEndpoint: sqs.endpoint,
+    queueUrls: { tickers: queues.tickers.queueUrl, analysis: queues.analysis.queueUrl },
+    upstreams: sims.upstreams,
+    polygonSimulated: sims.polygonSimulator !== undefined,
+    xaiKey: sims.xaiSimulator ? sims.xaiKey : env.XAI_API_KEY,
+    timeScale,
+    env,
+  });
+  for (const [key, value] of Object.entries(contract)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const tables = { portfolios: names.portfolios, positions: names.positions };
+  const seeded = await applySeed(doc, tables, seed, opts.seedFile);
+  const { settings, handler } = loadHandlers(bundles);
   return {
-    upstreams,
+    upstreams: sims.upstreams,
     timeScale,
     names,
     dynamo,
     doc,
     sqs,
-    queues: {
-      tickers: { name: tickerQueueName, ...tickerQueue },
-      analysis: { name: analysisQueueName, ...analysisQueue },
-    },
-    polygonSimulator,
-    xaiSimulator,
+    queues,
+    polygonSimulator: sims.polygonSimulator,
+    xaiSimulator: sims.xaiSimulator,
     seed: seeded,
     bundles,
     tablesFromCache: dynamo.tablesCached,
