@@ -3,7 +3,8 @@
  * accepts (as an operator types them), the environment variables it reads and the grants it
  * needs, as plain data. The stack applies it (lib/stacks/service-stack.ts and the pipeline
  * constructs), the scripts list and validate functions from it, and the tests assert on it.
- * Adding a function is one entry here (plus its handler and, for a scheduled one, its builder).
+ * Adding a function is one entry here, plus its handler and its place in a pipeline
+ * (lib/constructs/*-pipeline.ts, freshness-check.ts).
  */
 
 /** An environment variable the stack can resolve for a function (see `ServiceStack`). */
@@ -23,8 +24,8 @@ export type EnvKey =
   | 'XAI_API_KEY_SECRET';
 
 /**
- * What a function may do, applied by `applyGrants` in lib/stacks/function-grants.ts with the
- * same IAM actions and resources as each grant's CDK method:
+ * What a function may do, applied by `applyGrants` (lib/constructs/service-functions.ts) with
+ * the same IAM actions and resources as each grant's CDK method:
  * - tables: `read` = `grantReadData`, `readWrite` = `grantReadWriteData`, `getItem` = only
  *   `dynamodb:GetItem`; `sharedRead` = read portfolios and positions (and their indexes);
  * - `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
