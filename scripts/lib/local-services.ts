@@ -5,6 +5,7 @@ import { functionPhysicalName, type FunctionName } from '../../lib/functions';
 import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
 import type { LocalDynamo } from '../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';
+import { depth } from '../../sim/queue-poller';
 import { defaultLocalTableNames, type LocalTableNames } from '../../sim/local-tables';
 import {
   SIMULATOR_API_KEY,
@@ -321,5 +322,20 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     settings,
     handler,
     invoke: (fn, event) => invokeLikeLambda(handler(fn), event, settings(fn)),
+  };
+}
+
+/** Messages waiting in each local queue and in its DLQ, now. */
+export async function queueDepths(services: Pick<LocalServices, 'sqs' | 'queues'>) {
+  const { sqs, queues } = services;
+  const [tw, td, aw, ad] = await Promise.all([
+    depth(sqs.client, queues.tickers.queueUrl),
+    depth(sqs.client, queues.tickers.dlqUrl),
+    depth(sqs.client, queues.analysis.queueUrl),
+    depth(sqs.client, queues.analysis.dlqUrl),
+  ]);
+  return {
+    tickers: { waiting: tw, deadLetters: td },
+    analysis: { waiting: aw, deadLetters: ad },
   };
 }

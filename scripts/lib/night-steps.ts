@@ -12,11 +12,16 @@ import type { FreshnessVerdict } from '../../lambdas/market-data/domain/freshnes
 import { latestCompletedSession } from '../../lambdas/market-data/domain/market-calendar';
 import type { ProcessTickersResult } from '../../lambdas/market-data/flows';
 import type { FunctionName } from '../../lib/functions';
-import { depth, drainQueue } from '../../sim/queue-poller';
+import { drainQueue } from '../../sim/queue-poller';
 import type { Cleanup } from './cleanup';
 import { NIGHTLY_FUNCTIONS } from './functions';
 import { errorPayload, lambdaContext } from './lambda-runtime';
-import { startLocalServices, upstreamBanner, type LocalServices } from './local-services';
+import {
+  queueDepths,
+  startLocalServices,
+  upstreamBanner,
+  type LocalServices,
+} from './local-services';
 import {
   newAnalysisTally,
   newRefreshTally,
@@ -228,13 +233,7 @@ class LocalNight {
   async readReport(): Promise<NightReport> {
     const { services, result } = this;
     const session = result.steps.processTickers?.session ?? latestCompletedSession(Date.now());
-    const { sqs, queues } = services;
-    const [tw, td, aw, ad] = await Promise.all([
-      depth(sqs.client, queues.tickers.queueUrl),
-      depth(sqs.client, queues.tickers.dlqUrl),
-      depth(sqs.client, queues.analysis.queueUrl),
-      depth(sqs.client, queues.analysis.dlqUrl),
-    ]);
+    const depths = await queueDepths(services);
     const report = await readNightReport({
       doc: services.doc,
       names: services.names,
@@ -244,8 +243,15 @@ class LocalNight {
         named: new Set(result.steps.processTicker?.noData ?? []),
       },
       queueDepths: {
-        tickers: { waiting: result.steps.processTickers ? tw : 0, deadLetters: td },
-        analysis: { waiting: result.steps.analyzePortfolios ? aw : 0, deadLetters: ad },
+        // A queue whose producer did not run is not waiting on this night.
+        tickers: {
+          ...depths.tickers,
+          waiting: result.steps.processTickers ? depths.tickers.waiting : 0,
+        },
+        analysis: {
+          ...depths.analysis,
+          waiting: result.steps.analyzePortfolios ? depths.analysis.waiting : 0,
+        },
       },
     });
     this.problems.push(...findProblems(report));
