@@ -5,9 +5,8 @@
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { stageNames, stages, type FunctionName, type StageName } from '../lib/config/stages';
-import { functionPhysicalName } from '../lib/stacks/service-stack';
-import { depth } from '../sim/queue-poller';
+import { stageNames, stages, type StageName } from '../lib/config/stages';
+import { functionPhysicalName, type FunctionName } from '../lib/functions';
 import { repoRoot } from './lib/bundles';
 import { Cleanup, stopOnSignals } from './lib/cleanup';
 import {
@@ -18,8 +17,14 @@ import {
   validateEvent,
 } from './lib/functions';
 import { errorPayload } from './lib/lambda-runtime';
-import { LOCAL_STAGE, startLocalServices, upstreamBanner } from './lib/local-services';
-import { captureOutput } from './lib/output-capture';
+import {
+  LOCAL_STAGE,
+  queueDepths,
+  startLocalServices,
+  upstreamBanner,
+  type LocalServices,
+} from './lib/local-services';
+import { captureOutput, type OutputCapture } from './lib/output-capture';
 import { invokeRemote, remoteErrorHint } from './lib/remote-invoke';
 import { DEFAULT_SEED_FILE } from './lib/seed';
 
@@ -144,6 +149,43 @@ async function invokeDeployed(
   return result.functionError ? 1 : 0;
 }
 
+/** Invokes the function once and prints its time, response and log lines; resolves to the status. */
+async function invokeAndPrint(
+  services: LocalServices,
+  opts: InvokeOptions,
+  event: unknown,
+  capture: OutputCapture,
+  logFile: string,
+): Promise<number> {
+  const print = (text: string) => capture.print(text.replace(/\n$/, ''));
+  capture.takeLines();
+  const started = Date.now();
+  const settings = services.settings(opts.fn);
+  let code = 0;
+  try {
+    const response = await services.invoke(opts.fn, event);
+    print(`${settings.functionName}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    print(`Response:\n${pretty(response)}`);
+  } catch (err) {
+    print(`${settings.functionName}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    print('FunctionError: Unhandled');
+    print(`Response:\n${pretty(errorPayload(err))}`);
+    code = 1;
+  }
+  const lines = capture.takeLines().filter((l) => l.trim() !== '');
+  print(`--- log (${lines.length} line(s); also in ${path.relative(process.cwd(), logFile)}) ---`);
+  for (const line of lines) print(line);
+  const q = services.queues;
+  const { tickers, analysis } = await queueDepths(services);
+  print(
+    `Local queues now: ${q.tickers.name} ${tickers.waiting} message(s) (DLQ ${tickers.deadLetters}), ${q.analysis.name} ${analysis.waiting} (DLQ ${analysis.deadLetters})` +
+      (tickers.waiting + analysis.waiting > 0
+        ? '; nothing consumes them here (they vanish on exit): "npm start" runs the whole chain'
+        : ''),
+  );
+  return code;
+}
+
 async function invokeLocal(opts: InvokeOptions, event: unknown): Promise<number> {
   const logFile = path.join(repoRoot, '.local', 'logs', 'invoke.log');
   const capture = captureOutput({ logFile, echo: opts.verbose });
@@ -153,7 +195,7 @@ async function invokeLocal(opts: InvokeOptions, event: unknown): Promise<number>
     capture.printError(`\nInterrupted (${signal}): stopping the local services…`);
     capture.mute();
   });
-  let code = 0;
+  let code: number;
   try {
     print(`Invoking ${opts.fn} LOCALLY (stage local: embedded services, nothing in AWS)`);
     const services = await startLocalServices({
@@ -171,37 +213,7 @@ async function invokeLocal(opts: InvokeOptions, event: unknown): Promise<number>
         `DynamoDB ${opts.dataDir ? `data in ${opts.dataDir}` : 'in memory'}; seed ${path.relative(process.cwd(), services.seed.file)} ` +
         `(${services.seed.created} items written, ${services.seed.existing} already there)`,
     );
-    capture.takeLines();
-    const started = Date.now();
-    const settings = services.settings(opts.fn);
-    try {
-      const response = await services.invoke(opts.fn, event);
-      print(`${settings.functionName}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      print(`Response:\n${pretty(response)}`);
-    } catch (err) {
-      print(`${settings.functionName}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      print('FunctionError: Unhandled');
-      print(`Response:\n${pretty(errorPayload(err))}`);
-      code = 1;
-    }
-    const lines = capture.takeLines().filter((l) => l.trim() !== '');
-    print(
-      `--- log (${lines.length} line(s); also in ${path.relative(process.cwd(), logFile)}) ---`,
-    );
-    for (const line of lines) print(line);
-    const q = services.queues;
-    const [tw, td, aw, ad] = await Promise.all([
-      depth(services.sqs.client, q.tickers.queueUrl),
-      depth(services.sqs.client, q.tickers.dlqUrl),
-      depth(services.sqs.client, q.analysis.queueUrl),
-      depth(services.sqs.client, q.analysis.dlqUrl),
-    ]);
-    print(
-      `Local queues now: ${q.tickers.name} ${tw} message(s) (DLQ ${td}), ${q.analysis.name} ${aw} (DLQ ${ad})` +
-        (tw + aw > 0
-          ? '; nothing consumes them here (they vanish on exit): "npm start" runs the whole chain'
-          : ''),
-    );
+    code = await invokeAndPrint(services, opts, event, capture, logFile);
   } catch (err) {
     const isUsage = err instanceof UsageError;
     capture.printError(

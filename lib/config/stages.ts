@@ -6,9 +6,10 @@
 /** The stages this app can synthesize. */
 export type StageName = 'dev' | 'prod';
 
-/** The functions of the service, by the name operators type (the four of SYSTEM.md plus the freshness check). */
-export type FunctionName =
-  'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio' | 'checkFreshness';
+import type { FunctionName } from '../functions';
+
+/** The functions of the service (the four of SYSTEM.md plus the freshness check): lib/functions.ts. */
+export type { FunctionName } from '../functions';
 
 /** UTC cron fields of an EventBridge rule (`cron(minute hour day month weekDay year)`). */
 export interface CronFields {

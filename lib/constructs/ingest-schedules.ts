@@ -11,29 +11,15 @@ export interface ScheduledRuleProps {
   readonly target: lambda.IFunction;
 }
 
-export interface IngestSchedulesProps {
-  readonly tickerRefresh: ScheduledRuleProps;
-  readonly analysis: ScheduledRuleProps;
-  readonly freshnessCheck: ScheduledRuleProps;
-}
-
 /**
- * The nightly EventBridge rules (refresh, analysis, freshness check). A rule switched off by config stays in the template with
- * `State: DISABLED` (the rollback switch: disable these, re-enable the old service's rules).
+ * The nightly EventBridge rules (refresh, analysis, freshness check), one `add` per pipeline;
+ * every rule lives under this one construct (`Schedules/<id>`), which keeps their logical IDs.
+ * A rule switched off by config stays in the template with `State: DISABLED` (the rollback
+ * switch: disable these, re-enable the old service's rules).
  */
 export class IngestSchedules extends Construct {
-  public readonly tickerRefreshRule: events.Rule;
-  public readonly analysisRule: events.Rule;
-  public readonly freshnessRule: events.Rule;
-
-  constructor(scope: Construct, id: string, props: IngestSchedulesProps) {
-    super(scope, id);
-    this.tickerRefreshRule = this.rule('TickerRefreshRule', props.tickerRefresh);
-    this.analysisRule = this.rule('AnalysisRule', props.analysis);
-    this.freshnessRule = this.rule('FreshnessCheckRule', props.freshnessCheck);
-  }
-
-  private rule(id: string, props: ScheduledRuleProps): events.Rule {
+  /** Adds a rule (`id`: `TickerRefreshRule`, `AnalysisRule`, `FreshnessCheckRule`) targeting a function. */
+  public add(id: string, props: ScheduledRuleProps): events.Rule {
     const rule = new events.Rule(this, id, {
       description: props.description,
       enabled: props.schedule.enabled,

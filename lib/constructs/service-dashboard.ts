@@ -5,6 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { MetricName } from '../../lambdas/platform/metrics';
 import type { WorkQueue } from './work-queue';
 
 export interface DashboardQueue {
@@ -31,11 +32,20 @@ export interface ServiceDashboardProps {
   };
 }
 
+/** A business metric alarm: at the first occurrence (≥ 1), with what to do. */
+export interface BusinessAlarm {
+  readonly metric: MetricName;
+  readonly description: string;
+  /** @default 'Sum' over 5 minutes */
+  readonly statistic?: string;
+  readonly period?: Duration;
+}
+
 /**
  * Business metrics that mean "work was lost or cannot proceed" and page at the first occurrence,
  * with what to do (the README "Operate" section has the full runbook).
  */
-export const FAILURE_ALARMS: readonly { metric: string; description: string }[] = [
+export const FAILURE_ALARMS: readonly BusinessAlarm[] = [
   {
     metric: 'RefreshFailures',
     description:
@@ -62,228 +72,289 @@ export const FAILURE_ALARMS: readonly { metric: string; description: string }[] 
   },
 ];
 
+/** Every business alarm: the failures above and the freshness check's StaleData. */
+export const BUSINESS_ALARMS: readonly BusinessAlarm[] = [
+  ...FAILURE_ALARMS,
+  {
+    metric: 'StaleData',
+    description:
+      'The latest trading session was not refreshed by the freshness deadline (holidays never page). ' +
+      'Check processTicker logs and the ticker DLQ; run processTickers by hand once fixed.',
+    statistic: 'Maximum',
+    period: Duration.hours(1),
+  },
+];
+
+/** One line of a business-metric graph: `Sum` per hour unless stated. */
+export interface BusinessSeries {
+  readonly metric: MetricName;
+  readonly label?: string;
+  readonly period?: Duration;
+}
+
+export interface BusinessWidget {
+  readonly title: string;
+  readonly left: readonly BusinessSeries[];
+  readonly right?: readonly BusinessSeries[];
+  readonly width: number;
+}
+
+const day = Duration.days(1);
+
+/** The business-metric graphs of the dashboard, in their order on it (one row). */
+export const BUSINESS_WIDGETS: readonly BusinessWidget[] = [
+  {
+    title: 'Market data: tickers found vs refreshed (per hour)',
+    left: [
+      { metric: 'TickersFound', label: 'found in portfolios' },
+      { metric: 'TickersRefreshed', label: 'refreshed' },
+      { metric: 'TickersAlreadyFresh', label: 'already fresh' },
+      { metric: 'TickersWithoutData', label: 'no data at Polygon' },
+      { metric: 'InvalidTickers', label: 'invalid symbols' },
+    ],
+    width: 12,
+  },
+  {
+    title: 'Polygon: HTTP requests, 429s and deferrals (per hour)',
+    left: [
+      { metric: 'PolygonHttpRequests', label: 'requests' },
+      { metric: 'Polygon429s', label: '429 rate limited' },
+      { metric: 'Deferrals', label: 'jobs deferred (budget, 429, unpublished)' },
+    ],
+    width: 12,
+  },
+  {
+    title: 'Positions repriced vs skipped (deleted, moved, conflicting)',
+    left: [{ metric: 'PositionsUpdated' }, { metric: 'PositionsSkipped' }],
+    width: 8,
+  },
+  {
+    title: 'Analyses: stored, skipped (already done), failed',
+    left: [
+      { metric: 'AnalysesStored' },
+      { metric: 'AnalysesSkipped' },
+      { metric: 'AnalysisFailures' },
+    ],
+    width: 8,
+  },
+  {
+    title: 'Grok cost per day (USD) and tokens',
+    left: [{ metric: 'XaiCostUsd', period: day, label: 'cost USD' }],
+    right: [
+      { metric: 'XaiPromptTokens', period: day, label: 'prompt tokens' },
+      { metric: 'XaiCompletionTokens', period: day, label: 'completion tokens' },
+    ],
+    width: 8,
+  },
+];
+
+const fiveMinutes = Duration.minutes(5);
+
 /**
  * The per-stage CloudWatch dashboard and the alarms that page the SNS topic (with OK actions so
- * they clear). Widgets are titled for someone who has never seen the service.
+ * they clear). Widgets are titled for someone who has never seen the service. Each `add…`
+ * method adds one row of widgets, in the dashboard's order.
  */
 export class ServiceDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly action: actions.SnsAction;
 
-  constructor(scope: Construct, id: string, props: ServiceDashboardProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: ServiceDashboardProps,
+  ) {
     super(scope, id);
-    const action = new actions.SnsAction(props.alarmTopic);
-    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
-      const a = new cloudwatch.Alarm(this, alarmId, alarmProps);
-      a.addAlarmAction(action);
-      a.addOkAction(action);
-      this.alarms.push(a);
-      return a;
-    };
-
+    this.action = new actions.SnsAction(props.alarmTopic);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.days(1),
     });
+    this.addHeader();
+    for (const [name, fn] of Object.entries(props.functions)) this.addFunction(name, fn);
+    for (const q of props.queues) this.addQueue(q);
+    this.addBusinessMetrics();
+    this.addTableThrottles();
+  }
+
+  /** An alarm at `threshold` on one period that pages the topic and clears (OK action). */
+  private alarm(
+    alarmId: string,
+    alarmName: string,
+    alarmDescription: string,
+    metric: cloudwatch.IMetric,
+    threshold: { value: number; orEqual: boolean },
+  ): cloudwatch.Alarm {
+    const a = new cloudwatch.Alarm(this, alarmId, {
+      alarmName,
+      alarmDescription,
+      metric,
+      threshold: threshold.value,
+      evaluationPeriods: 1,
+      comparisonOperator: threshold.orEqual
+        ? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    a.addAlarmAction(this.action);
+    a.addOkAction(this.action);
+    this.alarms.push(a);
+    return a;
+  }
+
+  private addHeader(): void {
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown:
-          `# ${props.dashboardName}\nNightly market-data refresh (processTickers → ticker queue → processTicker) ` +
+          `# ${this.props.dashboardName}\nNightly market-data refresh (processTickers → ticker queue → processTicker) ` +
           'and Grok analysis (analyzePortfolios → analysis queue → analyzePortfolio). ' +
           'Any message in a dead-letter queue is work that failed all its retries: see README "Operate".',
         width: 24,
         height: 2,
       }),
     );
+  }
 
-    for (const [name, fn] of Object.entries(props.functions)) {
-      const errors = fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' });
-      alarm(`${name}Errors`, {
-        alarmName: `${props.alarmPrefix}-${name}-errors`,
-        alarmDescription: `${name} reported function errors (a failed run or record). Check its log group.`,
-        metric: errors,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${name}: invocations, errors, throttles`,
-          left: [
-            fn.metricInvocations({ period: Duration.minutes(5) }),
-            errors,
-            fn.metricThrottles({ period: Duration.minutes(5) }),
-          ],
-          width: 12,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${name}: duration p50 / p99 (ms)`,
-          left: [
-            fn.metricDuration({ period: Duration.minutes(5), statistic: 'p50' }),
-            fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
-          ],
-          width: 12,
-        }),
-      );
-    }
-
-    for (const q of props.queues) {
-      const idBase = q.title.replace(/[^A-Za-z0-9]/g, '');
-      const dlqDepth = q.workQueue.dlqDepth();
-      alarm(`${idBase}DlqNotEmpty`, {
-        alarmName: `${props.alarmPrefix}-${q.workQueue.dlq.queueName}-not-empty`,
-        alarmDescription: `${q.title}: messages in the dead-letter queue failed every retry. Inspect, fix, then redrive (README "Operate").`,
-        metric: dlqDepth,
-        threshold: 0,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      const age = q.workQueue.queue.metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      });
-      alarm(`${idBase}QueueAge`, {
-        alarmName: `${props.alarmPrefix}-${q.workQueue.queue.queueName}-age`,
-        alarmDescription: `${q.title}: the oldest message waited over ${q.maxMessageAge.toSeconds()} s; the consumer is stuck or failing.`,
-        metric: age,
-        threshold: q.maxMessageAge.toSeconds(),
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${q.title} queue: messages waiting and in flight`,
-          left: [
-            q.workQueue.queue.metricApproximateNumberOfMessagesVisible({
-              period: Duration.minutes(5),
-              statistic: 'Maximum',
-            }),
-            q.workQueue.queue.metricApproximateNumberOfMessagesNotVisible({
-              period: Duration.minutes(5),
-              statistic: 'Maximum',
-            }),
-          ],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${q.title} queue: age of oldest message (s)`,
-          left: [age],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${q.title} dead-letter queue: failed messages`,
-          left: [dlqDepth],
-          width: 8,
-        }),
-      );
-    }
-
-    const business = (
-      metricName: string,
-      statistic = 'Sum',
-      period = Duration.hours(1),
-      label?: string,
-    ) =>
-      new cloudwatch.Metric({
-        namespace: props.businessMetrics.namespace,
-        metricName,
-        dimensionsMap: { ...props.businessMetrics.dimensions },
-        statistic,
-        period,
-        label,
-      });
-    for (const f of FAILURE_ALARMS) {
-      alarm(`${f.metric}Alarm`, {
-        alarmName: `${props.alarmPrefix}-${f.metric}`,
-        alarmDescription: f.description,
-        metric: business(f.metric, 'Sum', Duration.minutes(5)),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-    alarm('StaleDataAlarm', {
-      alarmName: `${props.alarmPrefix}-StaleData`,
-      alarmDescription:
-        'The latest trading session was not refreshed by the freshness deadline (holidays never page). ' +
-        'Check processTicker logs and the ticker DLQ; run processTickers by hand once fixed.',
-      metric: business('StaleData', 'Maximum', Duration.hours(1)),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+  /** A function's error alarm and its row: invocations/errors/throttles, duration p50/p99. */
+  private addFunction(name: string, fn: lambda.IFunction): void {
+    const errors = fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' });
+    this.alarm(
+      `${name}Errors`,
+      `${this.props.alarmPrefix}-${name}-errors`,
+      `${name} reported function errors (a failed run or record). Check its log group.`,
+      errors,
+      { value: 1, orEqual: true },
+    );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Market data: tickers found vs refreshed (per hour)',
+        title: `${name}: invocations, errors, throttles`,
         left: [
-          business('TickersFound', 'Sum', Duration.hours(1), 'found in portfolios'),
-          business('TickersRefreshed', 'Sum', Duration.hours(1), 'refreshed'),
-          business('TickersAlreadyFresh', 'Sum', Duration.hours(1), 'already fresh'),
-          business('TickersWithoutData', 'Sum', Duration.hours(1), 'no data at Polygon'),
-          business('InvalidTickers', 'Sum', Duration.hours(1), 'invalid symbols'),
+          fn.metricInvocations({ period: fiveMinutes }),
+          errors,
+          fn.metricThrottles({ period: fiveMinutes }),
         ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Polygon: HTTP requests, 429s and deferrals (per hour)',
+        title: `${name}: duration p50 / p99 (ms)`,
         left: [
-          business('PolygonHttpRequests', 'Sum', Duration.hours(1), 'requests'),
-          business('Polygon429s', 'Sum', Duration.hours(1), '429 rate limited'),
-          business(
-            'Deferrals',
-            'Sum',
-            Duration.hours(1),
-            'jobs deferred (budget, 429, unpublished)',
-          ),
+          fn.metricDuration({ period: fiveMinutes, statistic: 'p50' }),
+          fn.metricDuration({ period: fiveMinutes, statistic: 'p99' }),
         ],
         width: 12,
       }),
+    );
+  }
+
+  /** A queue's DLQ and age alarms and its row: depth and in flight, oldest age, DLQ depth. */
+  private addQueue(q: DashboardQueue): void {
+    const idBase = q.title.replace(/[^A-Za-z0-9]/g, '');
+    const { queue, dlq } = q.workQueue;
+    const dlqDepth = q.workQueue.dlqDepth();
+    this.alarm(
+      `${idBase}DlqNotEmpty`,
+      `${this.props.alarmPrefix}-${dlq.queueName}-not-empty`,
+      `${q.title}: messages in the dead-letter queue failed every retry. Inspect, fix, then redrive (README "Operate").`,
+      dlqDepth,
+      { value: 0, orEqual: false },
+    );
+    const age = queue.metricApproximateAgeOfOldestMessage({
+      period: fiveMinutes,
+      statistic: 'Maximum',
+    });
+    const maxAge = q.maxMessageAge.toSeconds();
+    this.alarm(
+      `${idBase}QueueAge`,
+      `${this.props.alarmPrefix}-${queue.queueName}-age`,
+      `${q.title}: the oldest message waited over ${maxAge} s; the consumer is stuck or failing.`,
+      age,
+      { value: maxAge, orEqual: false },
+    );
+    const depth = { period: fiveMinutes, statistic: 'Maximum' };
+    this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Positions repriced vs skipped (deleted, moved, conflicting)',
-        left: [business('PositionsUpdated'), business('PositionsSkipped')],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Analyses: stored, skipped (already done), failed',
+        title: `${q.title} queue: messages waiting and in flight`,
         left: [
-          business('AnalysesStored'),
-          business('AnalysesSkipped'),
-          business('AnalysisFailures'),
+          queue.metricApproximateNumberOfMessagesVisible(depth),
+          queue.metricApproximateNumberOfMessagesNotVisible(depth),
         ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Grok cost per day (USD) and tokens',
-        left: [business('XaiCostUsd', 'Sum', Duration.days(1), 'cost USD')],
-        right: [
-          business('XaiPromptTokens', 'Sum', Duration.days(1), 'prompt tokens'),
-          business('XaiCompletionTokens', 'Sum', Duration.days(1), 'completion tokens'),
-        ],
+        title: `${q.title} queue: age of oldest message (s)`,
+        left: [age],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${q.title} dead-letter queue: failed messages`,
+        left: [dlqDepth],
         width: 8,
       }),
     );
+  }
 
-    const throttles = Object.entries(props.tables).map(
+  /** A business metric of the handlers (namespace and dimensions of `businessMetrics`). */
+  private business(
+    metricName: MetricName,
+    statistic: string,
+    period: Duration,
+    label?: string,
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.props.businessMetrics.namespace,
+      metricName,
+      dimensionsMap: { ...this.props.businessMetrics.dimensions },
+      statistic,
+      period,
+      label,
+    });
+  }
+
+  /** The business alarms ({@link BUSINESS_ALARMS}) and graphs ({@link BUSINESS_WIDGETS}). */
+  private addBusinessMetrics(): void {
+    for (const a of BUSINESS_ALARMS) {
+      const metric = this.business(a.metric, a.statistic ?? 'Sum', a.period ?? fiveMinutes);
+      this.alarm(
+        `${a.metric}Alarm`,
+        `${this.props.alarmPrefix}-${a.metric}`,
+        a.description,
+        metric,
+        {
+          value: 1,
+          orEqual: true,
+        },
+      );
+    }
+    const series = (s: BusinessSeries) =>
+      this.business(s.metric, 'Sum', s.period ?? Duration.hours(1), s.label);
+    this.dashboard.addWidgets(
+      ...BUSINESS_WIDGETS.map(
+        (w) =>
+          new cloudwatch.GraphWidget({
+            title: w.title,
+            left: w.left.map(series),
+            ...(w.right ? { right: w.right.map(series) } : {}),
+            width: w.width,
+          }),
+      ),
+    );
+  }
+
+  /** One row: each table's throttled reads + writes. */
+  private addTableThrottles(): void {
+    const throttleMetric = (table: dynamodb.ITable, name: string) =>
+      table.metric(name, { period: fiveMinutes, statistic: 'Sum' });
+    const throttles = Object.entries(this.props.tables).map(
       ([label, table], i) =>
         new cloudwatch.MathExpression({
           label: `${label} throttled requests`,
           expression: `r${i} + w${i}`,
           usingMetrics: {
-            [`r${i}`]: table.metric('ReadThrottleEvents', {
-              period: Duration.minutes(5),
-              statistic: 'Sum',
-            }),
-            [`w${i}`]: table.metric('WriteThrottleEvents', {
-              period: Duration.minutes(5),
-              statistic: 'Sum',
-            }),
+            [`r${i}`]: throttleMetric(table, 'ReadThrottleEvents'),
+            [`w${i}`]: throttleMetric(table, 'WriteThrottleEvents'),
           },
-          period: Duration.minutes(5),
+          period: fiveMinutes,
         }),
     );
     this.dashboard.addWidgets(

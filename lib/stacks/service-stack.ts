@@ -1,55 +1,40 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
-import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CfnOutput, Duration, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { FunctionName, StageConfig } from '../config/stages';
+import type { StageConfig } from '../config/stages';
+import type { FunctionName } from '../functions';
+import { ANALYSIS_PIPELINE } from '../constructs/analysis-pipeline';
+import { FreshnessCheck } from '../constructs/freshness-check';
 import { IngestSchedules } from '../constructs/ingest-schedules';
+import { MARKET_DATA_PIPELINE } from '../constructs/market-data-pipeline';
+import { QueuePipeline } from '../constructs/queue-pipeline';
 import { OwnedTables } from '../constructs/owned-tables';
-import { grantSecretRead } from '../constructs/secret-grant';
 import { ServiceDashboard } from '../constructs/service-dashboard';
+import {
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+  removalPolicyOf,
+  type ServiceBase,
+} from '../constructs/service-functions';
 import { SharedTables } from '../constructs/shared-tables';
-import { WorkQueue } from '../constructs/work-queue';
-import { WorkerFunction } from '../constructs/worker-function';
+import type { WorkQueue } from '../constructs/work-queue';
+import type { WorkerFunction } from '../constructs/worker-function';
+
+export { METRICS_NAMESPACE, SERVICE_NAME } from '../constructs/service-functions';
+export { functionPhysicalName } from '../functions';
 
 export interface ServiceStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
-/** Powertools service name (a metric dimension and a log key). */
-export const SERVICE_NAME = 'backend-processing';
-/** CloudWatch namespace of the handlers' EMF metrics. */
-export const METRICS_NAMESPACE = 'ZsmSevenBackendProcessing';
-
-/** Function name operators type: `zsmseven-backend-processing-api-{stage}-{function}`. */
-export const functionPhysicalName = (stage: string, fn: FunctionName) =>
-  `zsmseven-backend-processing-api-${stage}-${fn}`;
-
-/** Entry file of each function under `lambdas/handlers/`. */
-export const functionEntries: Readonly<Record<FunctionName, string>> = {
-  processTickers: 'process-tickers.ts',
-  processTicker: 'process-ticker.ts',
-  analyzePortfolios: 'analyze-portfolios.ts',
-  analyzePortfolio: 'analyze-portfolio.ts',
-  checkFreshness: 'check-freshness.ts',
-};
-
-const descriptions: Readonly<Record<FunctionName, string>> = {
-  processTickers:
-    'Collects the tickers of active portfolios and queues the nightly market-data refresh',
-  processTicker:
-    'Refreshes market data from Polygon within the request budget and reprices positions',
-  analyzePortfolios: 'Queues one Grok analysis per active portfolio',
-  analyzePortfolio: 'Analyses one portfolio with Grok and stores the scores',
-  checkFreshness:
-    'Publishes StaleData = 1 when the latest session was not refreshed by the deadline',
-};
-
 /**
  * One stack per stage (SYSTEM.md: `cdk deploy --context stage=dev` deploys the whole service).
- * The stateful parts live in the OwnedTables construct with pinned logical IDs.
+ * It only composes: the tables, the two nightly pipelines, the freshness check, the alarm topic
+ * and the dashboard. The pipelines create their resources in this stack's scope, so logical IDs
+ * are those of the deployed stack; the stateful parts live in OwnedTables with pinned IDs.
  */
 export class ServiceStack extends Stack {
   public readonly functions: Record<FunctionName, WorkerFunction>;
@@ -61,155 +46,66 @@ export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const { stage } = config;
-    const removalPolicy =
-      config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const removalPolicy = removalPolicyOf(config);
     Tags.of(this).add('Service', 'zsmseven-backend-processing');
-    Tags.of(this).add('Stage', stage);
+    Tags.of(this).add('Stage', config.stage);
 
     this.tables = new OwnedTables(this, 'Tables', {
-      stage,
+      stage: config.stage,
       mode: config.ownedTables,
       removalPolicy,
     });
     const shared = new SharedTables(this, 'SharedTables', config.sharedTables);
-
-    this.tickerQueue = new WorkQueue(this, 'TickerQueue', {
-      queueName: `ticker-processing-queue-${stage}`,
-      dlqName: `ticker-processing-dlq-${stage}`,
-      consumerTimeout: Duration.seconds(config.functions.processTicker.timeoutSeconds),
-      maxReceiveCount: config.tickerQueue.maxReceiveCount,
-      removalPolicy,
-    });
-    this.analysisQueue = new WorkQueue(this, 'AnalysisQueue', {
-      queueName: `portfolio-analysis-queue-${stage}`,
-      dlqName: `portfolio-analysis-dlq-${stage}`,
-      consumerTimeout: Duration.seconds(config.functions.analyzePortfolio.timeoutSeconds),
-      maxReceiveCount: config.analysisQueue.maxReceiveCount,
-      removalPolicy,
-    });
-
-    // One environment contract for every function (SYSTEM.md), the same names as a local run.
-    const environment: Record<string, string> = {
-      STAGE: stage,
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      POWERTOOLS_LOG_LEVEL: config.logLevel,
-      TICKER_DATA_TABLE: this.tables.tickerData.tableName,
-      ANALYSES_TABLE: this.tables.analyses.tableName,
-      STATE_TABLE: this.tables.state.tableName,
-      PORTFOLIOS_TABLE: shared.portfolios.tableName,
-      POSITIONS_TABLE: shared.positions.tableName,
-      SQS_QUEUE_URL: this.tickerQueue.queue.queueUrl,
-      ANALYSIS_QUEUE_URL: this.analysisQueue.queue.queueUrl,
-      POLYGON_BASE_URL: config.polygonBaseUrl,
-      POLYGON_REQUESTS_PER_MINUTE: String(config.polygonRequestsPerMinute),
-      POLYGON_API_KEY_SECRET: config.secrets.polygonApiKey.name,
-      XAI_API_URL: config.xaiApiUrl,
-      XAI_MODEL: config.xaiModel,
-      XAI_API_KEY_SECRET: config.secrets.xaiApiKey.name,
-    };
-
-    const fn = (name: FunctionName) =>
-      new WorkerFunction(this, `${name[0].toUpperCase()}${name.slice(1)}Function`, {
-        functionName: functionPhysicalName(stage, name),
-        entryFile: functionEntries[name],
-        description: descriptions[name],
-        settings: config.functions[name],
-        environment,
-        logRetentionDays: config.logRetentionDays,
-        logRemovalPolicy: removalPolicy,
-      });
+    const base: ServiceBase = { scope: this, config, removalPolicy, tables: this.tables, shared };
+    const schedules = new IngestSchedules(this, 'Schedules');
+    const marketData = new QueuePipeline(base, schedules, MARKET_DATA_PIPELINE);
+    const analysis = new QueuePipeline(base, schedules, ANALYSIS_PIPELINE);
+    const freshness = new FreshnessCheck(base, schedules);
+    this.tickerQueue = marketData.workQueue;
+    this.analysisQueue = analysis.workQueue;
+    // In the registry's order: the dashboard lists the functions' rows in this order.
     this.functions = {
-      processTickers: fn('processTickers'),
-      processTicker: fn('processTicker'),
-      analyzePortfolios: fn('analyzePortfolios'),
-      analyzePortfolio: fn('analyzePortfolio'),
-      checkFreshness: fn('checkFreshness'),
+      processTickers: marketData.producer,
+      processTicker: marketData.consumer,
+      analyzePortfolios: analysis.producer,
+      analyzePortfolio: analysis.consumer,
+      checkFreshness: freshness.fn,
     };
-    const { processTickers, processTicker, analyzePortfolios, analyzePortfolio, checkFreshness } =
-      this.functions;
 
-    // processTickers: read portfolios/positions, queue the refresh.
-    shared.grantRead(processTickers);
-    this.tickerQueue.queue.grantSendMessages(processTickers);
+    this.alarmTopic = this.createAlarmTopic(config);
+    this.createDashboard(config);
+    this.createOutputs(config);
+  }
 
-    // processTicker: Polygon (its secret), ticker-data, the budget, position prices, deferrals.
-    shared.grantRead(processTicker);
-    shared.grantPositionPriceUpdate(processTicker);
-    this.tables.tickerData.grantReadWriteData(processTicker);
-    this.tables.state.grantReadWriteData(processTicker);
-    this.tickerQueue.queue.grantSendMessages(processTicker);
-    grantSecretRead(this, 'PolygonApiKeySecret', config.secrets.polygonApiKey, processTicker);
-    processTicker.addEventSource(
-      new lambdaEventSources.SqsEventSource(this.tickerQueue.queue, {
-        batchSize: config.tickerQueue.batchSize,
-        maxConcurrency: config.tickerQueue.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-
-    // analyzePortfolios: read portfolios/positions, queue analyses.
-    shared.grantRead(analyzePortfolios);
-    this.analysisQueue.queue.grantSendMessages(analyzePortfolios);
-
-    // analyzePortfolio: read everything it summarises, write analyses, claim work, call xAI.
-    shared.grantRead(analyzePortfolio);
-    this.tables.tickerData.grantReadData(analyzePortfolio);
-    this.tables.analyses.grantReadWriteData(analyzePortfolio);
-    this.tables.state.grantReadWriteData(analyzePortfolio);
-    grantSecretRead(this, 'XaiApiKeySecret', config.secrets.xaiApiKey, analyzePortfolio);
-    analyzePortfolio.addEventSource(
-      new lambdaEventSources.SqsEventSource(this.analysisQueue.queue, {
-        batchSize: config.analysisQueue.batchSize,
-        maxConcurrency: config.analysisQueue.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-
-    new IngestSchedules(this, 'Schedules', {
-      tickerRefresh: {
-        description: `Nightly market-data refresh (${stage})`,
-        schedule: config.schedules.tickerRefresh,
-        target: processTickers,
-      },
-      analysis: {
-        description: `Nightly portfolio analysis (${stage})`,
-        schedule: config.schedules.analysis,
-        target: analyzePortfolios,
-      },
-      freshnessCheck: {
-        description: `Data-freshness check after the nightly refresh (${stage})`,
-        schedule: config.schedules.freshnessCheck,
-        target: checkFreshness,
-      },
-    });
-    // checkFreshness reads one item: the refresh marker.
-    this.tables.state.grant(checkFreshness, 'dynamodb:GetItem');
-
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `backend-processing-${stage} alarms`,
+  /** The SNS topic every alarm pages, writable by CloudWatch of this account only. */
+  private createAlarmTopic(config: StageConfig): sns.Topic {
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `backend-processing-${config.stage} alarms`,
       enforceSSL: true,
     });
-    this.alarmTopic.addToResourcePolicy(
+    topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarms',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
-        resources: [this.alarmTopic.topicArn],
+        resources: [topic.topicArn],
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
-    Validations.of(this.alarmTopic).acknowledge({
+    Validations.of(topic).acknowledge({
       id: 'AwsSolutions-SNS2',
       reason:
         'Alarm notifications carry alarm names only, no customer data. CloudWatch alarms cannot publish to a topic ' +
         'encrypted with the AWS-managed SNS key, and a customer-managed key per stage is not worth its cost here.',
     });
     if (config.alarmEmail) {
-      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+      topic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
     }
+    return topic;
+  }
 
+  private createDashboard(config: StageConfig): void {
+    const { stage } = config;
     new ServiceDashboard(this, 'Monitoring', {
       dashboardName: `backend-processing-${stage}`,
       alarmPrefix: `backend-processing-${stage}`,
@@ -237,7 +133,9 @@ export class ServiceStack extends Stack {
       },
       alarmTopic: this.alarmTopic,
     });
+  }
 
+  private createOutputs(config: StageConfig): void {
     const out = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     for (const [name, f] of Object.entries(this.functions)) {
@@ -255,6 +153,6 @@ export class ServiceStack extends Stack {
       'service state table (request budget, claims)',
     );
     out('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic that receives every alarm');
-    out('DashboardName', `backend-processing-${stage}`, 'CloudWatch dashboard');
+    out('DashboardName', `backend-processing-${config.stage}`, 'CloudWatch dashboard');
   }
 }

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { build, version } from 'esbuild';
-import type { FunctionName } from '../../lib/config/stages';
+import { FUNCTIONS, type FunctionName } from '../../lib/functions';
 import { esbuildOptions, repoRoot } from '../../lib/constructs/worker-function';
-import { functionEntries } from '../../lib/stacks/service-stack';
 import type { LambdaHandler } from './lambda-runtime';
 
 export { repoRoot };
@@ -61,7 +60,7 @@ export async function buildBundles(
 ): Promise<FunctionBundle[]> {
   const bundles = fns.map((fn) => {
     const file = path.join(outDir, fn, 'index.js');
-    const options = esbuildOptions(functionEntries[fn], file);
+    const options = esbuildOptions(FUNCTIONS[fn].entryFile, file);
     return {
       fn,
       file,

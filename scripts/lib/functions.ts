@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { FunctionName } from '../../lib/config/stages';
-import { functionEntries } from '../../lib/stacks/service-stack';
+import { FUNCTION_NAMES, functionSpec, type FunctionName } from '../../lib/functions';
 import {
   parseAnalyzePortfolioEvent,
   parseAnalyzePortfoliosEvent,
@@ -9,42 +8,23 @@ import {
   parseProcessTickersEvent,
 } from '../../lambdas/handlers/events';
 
-/** Every function of the stack (the entries the CDK app bundles). */
-export const FUNCTION_NAMES = Object.keys(functionEntries) as FunctionName[];
+export { FUNCTION_NAMES } from '../../lib/functions';
 
-/** The functions of the nightly job, in the order it runs them (the freshness check last). */
-export const NIGHTLY_FUNCTIONS = [
-  'processTickers',
-  'processTicker',
-  'analyzePortfolios',
-  'analyzePortfolio',
-  'checkFreshness',
-] as const satisfies readonly FunctionName[];
+/** The functions of the nightly job, in the order it runs them (the registry's order). */
+export const NIGHTLY_FUNCTIONS: readonly FunctionName[] = FUNCTION_NAMES;
 
-/** The event shapes each function accepts, as an operator would type them. */
-export const EVENT_SHAPES: Readonly<Partial<Record<string, readonly string[]>>> = {
-  processTickers: [
-    '{}  (the nightly run)',
-    '{"tickers": ["NVDA", "AAPL"]}',
-    'an EventBridge scheduled event',
-  ],
-  processTicker: ['{"ticker": "NVDA"}', 'an SQS event from ticker-processing-queue'],
-  analyzePortfolios: ['{}  (the nightly run)', 'an EventBridge scheduled event'],
-  analyzePortfolio: [
-    '{"portfolio_id": "<uuid>"}',
-    '{"portfolio_name": "ZSM Seven"}',
-    '(either with "force": true to re-run)',
-    'an SQS event from portfolio-analysis-queue',
-  ],
-  checkFreshness: ['{}', 'an EventBridge scheduled event (the event is not read)'],
-};
+/** The event shapes each function accepts, as an operator would type them (from the registry). */
+export const EVENT_SHAPES: Readonly<Record<FunctionName, readonly string[]>> = Object.fromEntries(
+  FUNCTION_NAMES.map((fn) => [fn, functionSpec(fn).events]),
+) as Record<FunctionName, readonly string[]>;
 
-/** The handlers' own event parsers (a function without one takes any JSON event). */
-const PARSERS: Readonly<Partial<Record<string, (event: unknown) => unknown>>> = {
+/** The handlers' own event parsers (checkFreshness has none: it takes any JSON event). */
+const PARSERS: Readonly<Record<FunctionName, ((event: unknown) => unknown) | undefined>> = {
   processTickers: parseProcessTickersEvent,
   processTicker: parseProcessTickerEvent,
   analyzePortfolios: parseAnalyzePortfoliosEvent,
   analyzePortfolio: parseAnalyzePortfolioEvent,
+  checkFreshness: undefined,
 };
 
 /** A command-line mistake: the message says what is valid; the scripts exit with status 2. */
@@ -55,8 +35,7 @@ export class UsageError extends Error {
 /** The list of functions and their event shapes, for help and error messages. */
 export function describeFunctions(): string {
   return FUNCTION_NAMES.map(
-    (fn) =>
-      `  ${fn.padEnd(18)} ${(EVENT_SHAPES[fn] ?? ['any JSON event']).join('\n' + ' '.repeat(21))}`,
+    (fn) => `  ${fn.padEnd(18)} ${EVENT_SHAPES[fn].join('\n' + ' '.repeat(21))}`,
   ).join('\n');
 }
 
@@ -125,7 +104,7 @@ export function validateEvent(fn: FunctionName, event: unknown): void {
     PARSERS[fn]?.(event);
   } catch (err) {
     throw new UsageError(
-      `Malformed event for ${fn}: ${(err as Error).message}\n${fn} takes:\n  ${(EVENT_SHAPES[fn] ?? []).join('\n  ')}`,
+      `Malformed event for ${fn}: ${(err as Error).message}\n${fn} takes:\n  ${EVENT_SHAPES[fn].join('\n  ')}`,
       { cause: err },
     );
   }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { stages, type FunctionName } from '../../lib/config/stages';
-import { functionPhysicalName } from '../../lib/stacks/service-stack';
+import { stages } from '../../lib/config/stages';
+import { functionPhysicalName, type FunctionName } from '../../lib/functions';
 import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
 import type { LocalDynamo } from '../../sim/local-dynamo';
 import { startLocalSqs, type LocalSqs } from '../../sim/local-sqs';
+import { depth } from '../../sim/queue-poller';
 import { defaultLocalTableNames, type LocalTableNames } from '../../sim/local-tables';
 import {
   SIMULATOR_API_KEY,
@@ -17,7 +18,7 @@ import { buildBundles, bundlesFromCdkOut, loadHandler, type FunctionBundle } fro
 import type { Cleanup } from './cleanup';
 import { startLocalDynamo } from '../../sim/local-dynamo';
 import { invokeLikeLambda, type FunctionSettings, type LambdaHandler } from './lambda-runtime';
-import { applySeed, loadSeed, seedTickers, type SeedResult } from './seed';
+import { applySeed, loadSeed, seedTickers, type Seed, type SeedResult } from './seed';
 import { localServiceEnv } from '../../sim/local-env';
 
 /** The stage name of everything a local run creates (tables, queues, function names). */
@@ -125,20 +126,61 @@ export function upstreamBanner(upstreams: Upstreams, timeScale: number): string[
   return lines;
 }
 
-/**
- * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
- * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
- * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
- * sets the environment contract, seeds the sample data and loads the handlers.
- */
-export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
-  const env = opts.env ?? process.env;
-  const progress = opts.onProgress ?? (() => undefined);
-  const seed = loadSeed(opts.seedFile);
-  const upstreams0 = chooseUpstreams(env);
-  const timeScale = upstreams0.polygon.mode === 'simulated' ? TIME_SCALE : 1;
-  const names = defaultLocalTableNames(LOCAL_STAGE);
+/** What {@link localEnvironment} builds the local environment contract from. */
+export interface LocalEnvironmentInputs {
+  readonly logLevel: LocalServicesOptions['logLevel'];
+  /** The table names and endpoints of the embedded DynamoDB (`localServiceEnv`). */
+  readonly local: Record<string, string | undefined>;
+  readonly sqsEndpoint: string;
+  readonly queueUrls: { readonly tickers: string; readonly analysis: string };
+  readonly upstreams: Upstreams;
+  readonly polygonSimulated: boolean;
+  /** The xAI key the handlers send (the simulator's, or XAI_API_KEY). */
+  readonly xaiKey: string | undefined;
+  readonly timeScale: number;
+  /** The caller's environment (real keys, overrides). */
+  readonly env: NodeJS.ProcessEnv;
+}
 
+/**
+ * The environment of a local run (`undefined` = unset): every variable any function reads per
+ * lib/functions.ts, plus the local-only ones (plain API keys instead of `…_SECRET` names, the
+ * compressed budget window, endpoints). One set for all functions, unlike the deployed stack's
+ * per-function environment: the handlers run in this one process and share `process.env`.
+ */
+export function localEnvironment(i: LocalEnvironmentInputs): Record<string, string | undefined> {
+  const { env, upstreams } = i;
+  const rpm = String(base.polygonRequestsPerMinute);
+  return {
+    STAGE: LOCAL_STAGE,
+    POWERTOOLS_SERVICE_NAME: 'backend-processing',
+    POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessingLocal',
+    POWERTOOLS_LOG_LEVEL: i.logLevel,
+    POWERTOOLS_DEV: undefined,
+    // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...i.local,
+    AWS_REGION: base.env.region,
+    AWS_DEFAULT_REGION: base.env.region,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_ENDPOINT_URL: i.sqsEndpoint,
+    SQS_QUEUE_URL: i.queueUrls.tickers,
+    ANALYSIS_QUEUE_URL: i.queueUrls.analysis,
+    POLYGON_BASE_URL: upstreams.polygon.url,
+    POLYGON_API_KEY: i.polygonSimulated ? SIMULATOR_API_KEY : env.POLYGON_API_KEY,
+    POLYGON_API_KEY_SECRET: undefined,
+    POLYGON_REQUESTS_PER_MINUTE: i.polygonSimulated ? rpm : env.POLYGON_REQUESTS_PER_MINUTE || rpm,
+    POLYGON_BUDGET_WINDOW_MS: i.polygonSimulated ? String(60_000 / i.timeScale) : undefined,
+    XAI_API_URL: upstreams.xai.url,
+    XAI_API_KEY: i.xaiKey,
+    XAI_API_KEY_SECRET: undefined,
+    XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+  };
+}
+
+/** Bundles (built or from cdk.out), moto SQS with both queues, dynalite with the CDK tables. */
+async function startStores(opts: LocalServicesOptions, names: LocalTableNames) {
   const settled = await Promise.allSettled([
     opts.cdkOut
       ? Promise.resolve(bundlesFromCdkOut(opts.cdkOut, opts.functions))
@@ -155,7 +197,7 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     LocalSqs,
   ];
   const dynamo = await startLocalDynamo({ names, dataDir: opts.dataDir });
-  progress(
+  opts.onProgress?.(
     `bundles of ${bundles.map((b) => b.fn).join(', ')} ${opts.cdkOut ? `from ${opts.cdkOut}` : bundles.some((b) => b.rebuilt) ? 'built with esbuild' : 'unchanged since their last esbuild build'}; ` +
       `table definitions ${dynamo.tablesCached ? 'cached from' : 'synthesized from'} the CDK stack`,
   );
@@ -166,10 +208,23 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     sqs.createQueue(tickerQueueName),
     sqs.createQueue(analysisQueueName),
   ]);
+  const queues = {
+    tickers: { name: tickerQueueName, ...tickerQueue },
+    analysis: { name: analysisQueueName, ...analysisQueue },
+  };
+  return { bundles, sqs, dynamo, queues };
+}
 
+/** The Polygon and xAI simulators for the upstreams without a real key, and where each upstream is. */
+async function startSimulators(
+  opts: LocalServicesOptions,
+  seed: Seed,
+  chosen: Upstreams,
+  timeScale: number,
+) {
   let polygonSimulator: PolygonSimulator | undefined;
   let xaiSimulator: XaiSimulator | undefined;
-  if (upstreams0.polygon.mode === 'simulated') {
+  if (chosen.polygon.mode === 'simulated') {
     const clock = compressedClock(timeScale);
     const unknown = new Set(seed.simulator.unknownTickers.map((t) => t.trim().toUpperCase()));
     polygonSimulator = await startPolygonSimulator({
@@ -184,61 +239,20 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     opts.cleanup.add('Polygon simulator', () => sim.close());
   }
   const xaiKey = `xai-simulator-${randomBytes(12).toString('hex')}`;
-  if (upstreams0.xai.mode === 'simulated') {
+  if (chosen.xai.mode === 'simulated') {
     xaiSimulator = await startXaiSimulator({ apiKey: xaiKey });
     const sim = xaiSimulator;
     opts.cleanup.add('xAI simulator', () => sim.close());
   }
   const upstreams: Upstreams = {
-    polygon: polygonSimulator
-      ? { mode: 'simulated', url: polygonSimulator.url }
-      : upstreams0.polygon,
-    xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : upstreams0.xai,
+    polygon: polygonSimulator ? { mode: 'simulated', url: polygonSimulator.url } : chosen.polygon,
+    xai: xaiSimulator ? { mode: 'simulated', url: xaiSimulator.url } : chosen.xai,
   };
+  return { polygonSimulator, xaiSimulator, xaiKey, upstreams };
+}
 
-  const contract: Record<string, string | undefined> = {
-    STAGE: LOCAL_STAGE,
-    POWERTOOLS_SERVICE_NAME: 'backend-processing',
-    POWERTOOLS_METRICS_NAMESPACE: 'ZsmSevenBackendProcessingLocal',
-    POWERTOOLS_LOG_LEVEL: opts.logLevel,
-    POWERTOOLS_DEV: undefined,
-    // The SDK's notice about this machine's Node.js, not the functions' runtime (nodejs24.x).
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...localServiceEnv(dynamo, sqs.endpoint),
-    AWS_REGION: base.env.region,
-    AWS_DEFAULT_REGION: base.env.region,
-    AWS_SESSION_TOKEN: undefined,
-    AWS_PROFILE: undefined,
-    AWS_ENDPOINT_URL: sqs.endpoint,
-    SQS_QUEUE_URL: tickerQueue.queueUrl,
-    ANALYSIS_QUEUE_URL: analysisQueue.queueUrl,
-    POLYGON_BASE_URL: upstreams.polygon.url,
-    POLYGON_API_KEY: polygonSimulator ? SIMULATOR_API_KEY : env.POLYGON_API_KEY,
-    POLYGON_API_KEY_SECRET: undefined,
-    POLYGON_REQUESTS_PER_MINUTE: polygonSimulator
-      ? String(base.polygonRequestsPerMinute)
-      : env.POLYGON_REQUESTS_PER_MINUTE || String(base.polygonRequestsPerMinute),
-    POLYGON_BUDGET_WINDOW_MS: polygonSimulator ? String(60_000 / timeScale) : undefined,
-    XAI_API_URL: upstreams.xai.url,
-    XAI_API_KEY: xaiSimulator ? xaiKey : env.XAI_API_KEY,
-    XAI_API_KEY_SECRET: undefined,
-    XAI_MODEL: env.XAI_MODEL || base.xaiModel,
-  };
-  for (const [key, value] of Object.entries(contract)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-
-  const doc = DynamoDBDocumentClient.from(dynamo.client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const seeded = await applySeed(
-    doc,
-    { portfolios: names.portfolios, positions: names.positions },
-    seed,
-    opts.seedFile,
-  );
-
+/** Loads each bundle's handler; a function's Lambda settings come from the dev stage config. */
+function loadHandlers(bundles: readonly FunctionBundle[]) {
   const handlers = new Map<FunctionName, LambdaHandler>(bundles.map((b) => [b.fn, loadHandler(b)]));
   const settings = (fn: FunctionName): FunctionSettings => ({
     functionName: functionPhysicalName(LOCAL_STAGE, fn),
@@ -251,20 +265,56 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     if (!h) throw new Error(`The ${fn} bundle was not loaded`);
     return h;
   };
+  return { settings, handler };
+}
 
+/**
+ * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
+ * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
+ * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
+ * sets the environment contract, seeds the sample data and loads the handlers.
+ */
+export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
+  const env = opts.env ?? process.env;
+  const seed = loadSeed(opts.seedFile);
+  const chosen = chooseUpstreams(env);
+  const timeScale = chosen.polygon.mode === 'simulated' ? TIME_SCALE : 1;
+  const names = defaultLocalTableNames(LOCAL_STAGE);
+  const { bundles, sqs, dynamo, queues } = await startStores(opts, names);
+  const sims = await startSimulators(opts, seed, chosen, timeScale);
+
+  const contract = localEnvironment({
+    logLevel: opts.logLevel,
+    local: localServiceEnv(dynamo, sqs.endpoint),
+    sqsEndpoint: sqs.endpoint,
+    queueUrls: { tickers: queues.tickers.queueUrl, analysis: queues.analysis.queueUrl },
+    upstreams: sims.upstreams,
+    polygonSimulated: sims.polygonSimulator !== undefined,
+    xaiKey: sims.xaiSimulator ? sims.xaiKey : env.XAI_API_KEY,
+    timeScale,
+    env,
+  });
+  for (const [key, value] of Object.entries(contract)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+
+  const doc = DynamoDBDocumentClient.from(dynamo.client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const tables = { portfolios: names.portfolios, positions: names.positions };
+  const seeded = await applySeed(doc, tables, seed, opts.seedFile);
+  const { settings, handler } = loadHandlers(bundles);
   return {
-    upstreams,
+    upstreams: sims.upstreams,
     timeScale,
     names,
     dynamo,
     doc,
     sqs,
-    queues: {
-      tickers: { name: tickerQueueName, ...tickerQueue },
-      analysis: { name: analysisQueueName, ...analysisQueue },
-    },
-    polygonSimulator,
-    xaiSimulator,
+    queues,
+    polygonSimulator: sims.polygonSimulator,
+    xaiSimulator: sims.xaiSimulator,
     seed: seeded,
     bundles,
     tablesFromCache: dynamo.tablesCached,
@@ -272,5 +322,20 @@ export async function startLocalServices(opts: LocalServicesOptions): Promise<Lo
     settings,
     handler,
     invoke: (fn, event) => invokeLikeLambda(handler(fn), event, settings(fn)),
+  };
+}
+
+/** Messages waiting in each local queue and in its DLQ, now. */
+export async function queueDepths(services: Pick<LocalServices, 'sqs' | 'queues'>) {
+  const { sqs, queues } = services;
+  const [tw, td, aw, ad] = await Promise.all([
+    depth(sqs.client, queues.tickers.queueUrl),
+    depth(sqs.client, queues.tickers.dlqUrl),
+    depth(sqs.client, queues.analysis.queueUrl),
+    depth(sqs.client, queues.analysis.dlqUrl),
+  ]);
+  return {
+    tickers: { waiting: tw, deadLetters: td },
+    analysis: { waiting: aw, deadLetters: ad },
   };
 }

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { esbuildOptions } from '../../lib/constructs/worker-function';
-import { functionEntries } from '../../lib/stacks/service-stack';
+import { FUNCTIONS } from '../../lib/functions';
 
 describe('function bundles', () => {
   const outDir = mkdtempSync(path.join(tmpdir(), 'bundles-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-  it.each(Object.entries(functionEntries))(
+  it.each(Object.entries(FUNCTIONS).map(([name, spec]) => [name, spec.entryFile]))(
     '%s bundles with esbuild into a self-contained handler',
     (name, entryFile) => {
       // Prepare

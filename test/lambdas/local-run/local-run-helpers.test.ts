@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { normaliseTicker } from '../../../lambdas/handlers/events';
 import { buildBundles, bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
-import { functionEntries } from '../../../lib/stacks/service-stack';
+import { FUNCTIONS } from '../../../lib/functions';
 import {
   EVENT_SHAPES,
   FUNCTION_NAMES,
@@ -25,6 +25,10 @@ import {
 import { findProblems, scoreBadge, type NightReport } from '../../../scripts/lib/night-report';
 import { parseLogRecords } from '../../../scripts/lib/output-capture';
 import { DEFAULT_SEED_FILE, loadSeed, positionId } from '../../../scripts/lib/seed';
+import { localEnvironment } from '../../../scripts/lib/local-services';
+import { localServiceEnv } from '../../../sim/local-env';
+import { defaultLocalTableNames } from '../../../sim/local-tables';
+import type { LocalDynamo } from '../../../sim/local-dynamo';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const eventsDir = path.join(repoRoot, 'events');
@@ -78,7 +82,7 @@ describe('events/', () => {
 
     // Assess
     for (const fn of FUNCTION_NAMES)
-      expect(dirs).toContain(functionEntries[fn].replace(/\.ts$/, ''));
+      expect(dirs).toContain(FUNCTIONS[fn].entryFile.replace(/\.ts$/, ''));
   });
 
   it('refers to a portfolio of the default seed, by id and by a unique name', () => {
@@ -409,5 +413,54 @@ describe('buildBundles', () => {
     expect(second).toMatchObject({ file: first.file, rebuilt: false });
     expect(readFileSync(first.file, 'utf8')).not.toMatch(/require\(["']@aws-sdk\/client-dynamodb/);
     expect(typeof loadHandler(second)).toBe('function');
+  });
+});
+
+describe('localEnvironment', () => {
+  const build = (env: NodeJS.ProcessEnv) =>
+    localEnvironment({
+      logLevel: 'INFO',
+      local: localServiceEnv({
+        endpoint: 'http://127.0.0.1:1',
+        names: defaultLocalTableNames('local'),
+      } as unknown as LocalDynamo),
+      sqsEndpoint: 'http://127.0.0.1:2',
+      queueUrls: { tickers: 'http://q/tickers', analysis: 'http://q/analysis' },
+      upstreams: {
+        polygon: { mode: 'simulated', url: 'http://127.0.0.1:3' },
+        xai: { mode: 'simulated', url: 'http://127.0.0.1:4/v1/chat/completions' },
+      },
+      polygonSimulated: true,
+      xaiKey: 'xai-simulator-key',
+      timeScale: 30,
+      env,
+    });
+
+  it.each(Object.keys(FUNCTIONS))(
+    'sets every variable %s reads (a plain key for a secret)',
+    (fn) => {
+      // Act
+      const contract = build({});
+
+      // Assess
+      for (const key of FUNCTIONS[fn as keyof typeof FUNCTIONS].environment) {
+        if (key.endsWith('_SECRET')) {
+          expect(contract[key]).toBeUndefined();
+          expect(contract[key.slice(0, -'_SECRET'.length)]).toEqual(expect.any(String));
+        } else {
+          expect(contract[key]).toEqual(expect.any(String));
+        }
+      }
+    },
+  );
+
+  it('compresses the Polygon budget window with the simulated clock', () => {
+    // Act
+    const contract = build({ POLYGON_REQUESTS_PER_MINUTE: '100' });
+
+    // Assess
+    expect(contract.POLYGON_BUDGET_WINDOW_MS).toBe('2000');
+    expect(contract.POLYGON_REQUESTS_PER_MINUTE).toBe('5');
+    expect(contract.SQS_QUEUE_URL).toBe('http://q/tickers');
   });
 });

@@ -1,0 +1,170 @@
+import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { StageConfig } from '../config/stages';
+import {
+  functionConstructId,
+  functionPhysicalName,
+  functionSpec,
+  type EnvKey,
+  type FunctionGrants,
+  type FunctionName,
+} from '../functions';
+import type { OwnedTables } from './owned-tables';
+import { grantSecretRead } from './secret-grant';
+import type { SharedTables } from './shared-tables';
+import type { WorkQueue } from './work-queue';
+import { WorkerFunction } from './worker-function';
+
+/** Powertools service name (a metric dimension and a log key). */
+export const SERVICE_NAME = 'backend-processing';
+/** CloudWatch namespace of the handlers' EMF metrics. */
+export const METRICS_NAMESPACE = 'ZsmSevenBackendProcessing';
+
+/** What every pipeline builds on: the stack (the scope of every resource) and the tables. */
+export interface ServiceBase {
+  /**
+   * The scope of every function, queue and rule: the stack itself, so that their logical IDs
+   * are those of the deployed stack (a construct scope in between would rename, and so replace,
+   * them).
+   */
+  readonly scope: Stack;
+  readonly config: StageConfig;
+  readonly removalPolicy: RemovalPolicy;
+  readonly tables: OwnedTables;
+  readonly shared: SharedTables;
+}
+
+/** The work queues a function may be given (its URL in the environment, a send grant). */
+export interface ServiceQueues {
+  readonly tickerQueue?: WorkQueue;
+  readonly analysisQueue?: WorkQueue;
+}
+
+/** Every variable a function may read, in the order the environment lists them. */
+const ENV_ORDER: readonly EnvKey[] = [
+  'TICKER_DATA_TABLE',
+  'ANALYSES_TABLE',
+  'STATE_TABLE',
+  'PORTFOLIOS_TABLE',
+  'POSITIONS_TABLE',
+  'SQS_QUEUE_URL',
+  'ANALYSIS_QUEUE_URL',
+  'POLYGON_BASE_URL',
+  'POLYGON_REQUESTS_PER_MINUTE',
+  'POLYGON_API_KEY_SECRET',
+  'XAI_API_URL',
+  'XAI_MODEL',
+  'XAI_API_KEY_SECRET',
+];
+
+/** The value of each environment key in this stack (a queue URL only when that queue exists). */
+function envValues(base: ServiceBase, queues: ServiceQueues): Partial<Record<EnvKey, string>> {
+  const { config, tables, shared } = base;
+  return {
+    TICKER_DATA_TABLE: tables.tickerData.tableName,
+    ANALYSES_TABLE: tables.analyses.tableName,
+    STATE_TABLE: tables.state.tableName,
+    PORTFOLIOS_TABLE: shared.portfolios.tableName,
+    POSITIONS_TABLE: shared.positions.tableName,
+    SQS_QUEUE_URL: queues.tickerQueue?.queue.queueUrl,
+    ANALYSIS_QUEUE_URL: queues.analysisQueue?.queue.queueUrl,
+    POLYGON_BASE_URL: config.polygonBaseUrl,
+    POLYGON_REQUESTS_PER_MINUTE: String(config.polygonRequestsPerMinute),
+    POLYGON_API_KEY_SECRET: config.secrets.polygonApiKey.name,
+    XAI_API_URL: config.xaiApiUrl,
+    XAI_MODEL: config.xaiModel,
+    XAI_API_KEY_SECRET: config.secrets.xaiApiKey.name,
+  };
+}
+
+/**
+ * A function's environment: what every function gets (STAGE, Powertools) plus exactly the
+ * variables its registry entry lists (SYSTEM.md's names, the same as a local run).
+ */
+export function functionEnvironment(
+  base: ServiceBase,
+  fn: FunctionName,
+  queues: ServiceQueues = {},
+): Record<string, string> {
+  const values = envValues(base, queues);
+  const wanted = new Set(functionSpec(fn).environment);
+  const environment: Record<string, string> = {
+    STAGE: base.config.stage,
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: base.config.logLevel,
+  };
+  for (const key of ENV_ORDER.filter((k) => wanted.has(k))) {
+    const value = values[key];
+    if (value === undefined) throw new Error(`${fn} needs ${key} but its queue was not given`);
+    environment[key] = value;
+  }
+  return environment;
+}
+
+const grantTable = (
+  table: dynamodb.ITable,
+  level: 'read' | 'readWrite' | 'getItem' | undefined,
+  grantee: iam.IGrantable,
+) => {
+  if (level === 'read') table.grantReadData(grantee);
+  else if (level === 'readWrite') table.grantReadWriteData(grantee);
+  else if (level === 'getItem') table.grant(grantee, 'dynamodb:GetItem');
+};
+
+const queueOf = (fn: FunctionName, queue: WorkQueue | undefined, name: string) => {
+  if (!queue) throw new Error(`${fn} may send to the ${name} but it was not given`);
+  return queue.queue;
+};
+
+/**
+ * Applies a function's registry grants with the CDK grant methods, in one fixed order (the
+ * order the IAM policy lists them in): shared tables, owned tables, queues, secrets.
+ */
+export function applyGrants(
+  base: ServiceBase,
+  fn: FunctionName,
+  grantee: iam.IGrantable,
+  queues: ServiceQueues = {},
+): void {
+  const g: FunctionGrants = functionSpec(fn).grants;
+  const { config, tables, shared, scope } = base;
+  if (g.sharedRead) shared.grantRead(grantee);
+  if (g.positions === 'priceUpdate') shared.grantPositionPriceUpdate(grantee);
+  grantTable(tables.tickerData, g.tickerData, grantee);
+  grantTable(tables.analyses, g.analyses, grantee);
+  grantTable(tables.state, g.state, grantee);
+  if (g.tickerQueue === 'send')
+    queueOf(fn, queues.tickerQueue, 'ticker queue').grantSendMessages(grantee);
+  if (g.analysisQueue === 'send')
+    queueOf(fn, queues.analysisQueue, 'analysis queue').grantSendMessages(grantee);
+  // One import per secret in the stack: only one function reads each key.
+  if (g.polygonSecret)
+    grantSecretRead(scope, 'PolygonApiKeySecret', config.secrets.polygonApiKey, grantee);
+  if (g.xaiSecret) grantSecretRead(scope, 'XaiApiKeySecret', config.secrets.xaiApiKey, grantee);
+}
+
+/** Creates a registry function in the stack's scope, with its environment and grants applied. */
+export function createServiceFunction(
+  base: ServiceBase,
+  fn: FunctionName,
+  queues: ServiceQueues = {},
+): WorkerFunction {
+  const spec = functionSpec(fn);
+  const f = new WorkerFunction(base.scope, functionConstructId(fn), {
+    functionName: functionPhysicalName(base.config.stage, fn),
+    entryFile: spec.entryFile,
+    description: spec.description,
+    settings: base.config.functions[fn],
+    environment: functionEnvironment(base, fn, queues),
+    logRetentionDays: base.config.logRetentionDays,
+    logRemovalPolicy: base.removalPolicy,
+  });
+  applyGrants(base, fn, f, queues);
+  return f;
+}
+
+/** The removal policy of the stateful resources the stack creates, from the stage config. */
+export const removalPolicyOf = (config: StageConfig) =>
+  config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;

@@ -1,0 +1,166 @@
+/**
+ * The ONE list of the service's functions: for each, its entry file, description, the events it
+ * accepts (as an operator types them), the environment variables it reads and the grants it
+ * needs, as plain data. The stack applies it (lib/stacks/service-stack.ts and the pipeline
+ * constructs), the scripts list and validate functions from it, and the tests assert on it.
+ * Adding a function is one entry here, plus its handler and its place in a pipeline
+ * (lib/constructs/*-pipeline.ts, freshness-check.ts).
+ */
+
+/** An environment variable the stack can resolve for a function (see `ServiceStack`). */
+export type EnvKey =
+  | 'TICKER_DATA_TABLE'
+  | 'ANALYSES_TABLE'
+  | 'STATE_TABLE'
+  | 'PORTFOLIOS_TABLE'
+  | 'POSITIONS_TABLE'
+  | 'SQS_QUEUE_URL'
+  | 'ANALYSIS_QUEUE_URL'
+  | 'POLYGON_BASE_URL'
+  | 'POLYGON_REQUESTS_PER_MINUTE'
+  | 'POLYGON_API_KEY_SECRET'
+  | 'XAI_API_URL'
+  | 'XAI_MODEL'
+  | 'XAI_API_KEY_SECRET';
+
+/**
+ * What a function may do, applied by `applyGrants` (lib/constructs/service-functions.ts) with
+ * the same IAM actions and resources as each grant's CDK method:
+ * - tables: `read` = `grantReadData`, `readWrite` = `grantReadWriteData`, `getItem` = only
+ *   `dynamodb:GetItem`; `sharedRead` = read portfolios and positions (and their indexes);
+ * - `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
+ * - queues: `send` = `grantSendMessages`;
+ * - secrets: read exactly that API-key secret.
+ */
+export interface FunctionGrants {
+  readonly sharedRead?: true;
+  readonly positions?: 'priceUpdate';
+  readonly tickerData?: 'read' | 'readWrite';
+  readonly analyses?: 'readWrite';
+  readonly state?: 'readWrite' | 'getItem';
+  readonly tickerQueue?: 'send';
+  readonly analysisQueue?: 'send';
+  readonly polygonSecret?: true;
+  readonly xaiSecret?: true;
+}
+
+export interface FunctionSpec {
+  /** Entry file under `lambdas/handlers/`, exporting `handler`. */
+  readonly entryFile: string;
+  readonly description: string;
+  /** The event shapes it accepts, as an operator would type them (help and error messages). */
+  readonly events: readonly string[];
+  /**
+   * The variables its code reads, besides STAGE, POWERTOOLS_* and NODE_OPTIONS (every function
+   * gets those). Checked against the code by test/infra/function-registry.test.ts.
+   */
+  readonly environment: readonly EnvKey[];
+  readonly grants: FunctionGrants;
+}
+
+/**
+ * What the market-data config (shared by processTickers and processTicker) requires at cold
+ * start; processTickers itself touches neither TICKER_DATA_TABLE nor STATE_TABLE.
+ */
+const MARKET_DATA_ENV = [
+  'TICKER_DATA_TABLE',
+  'STATE_TABLE',
+  'PORTFOLIOS_TABLE',
+  'POSITIONS_TABLE',
+  'SQS_QUEUE_URL',
+] as const satisfies readonly EnvKey[];
+
+export const FUNCTIONS = {
+  processTickers: {
+    entryFile: 'process-tickers.ts',
+    description:
+      'Collects the tickers of active portfolios and queues the nightly market-data refresh',
+    events: [
+      '{}  (the nightly run)',
+      '{"tickers": ["NVDA", "AAPL"]}',
+      'an EventBridge scheduled event',
+    ],
+    environment: MARKET_DATA_ENV,
+    grants: { sharedRead: true, tickerQueue: 'send' },
+  },
+  processTicker: {
+    entryFile: 'process-ticker.ts',
+    description:
+      'Refreshes market data from Polygon within the request budget and reprices positions',
+    events: ['{"ticker": "NVDA"}', 'an SQS event from ticker-processing-queue'],
+    environment: [
+      ...MARKET_DATA_ENV,
+      'POLYGON_BASE_URL',
+      'POLYGON_REQUESTS_PER_MINUTE',
+      'POLYGON_API_KEY_SECRET',
+    ],
+    grants: {
+      sharedRead: true,
+      positions: 'priceUpdate',
+      tickerData: 'readWrite',
+      state: 'readWrite',
+      tickerQueue: 'send',
+      polygonSecret: true,
+    },
+  },
+  analyzePortfolios: {
+    entryFile: 'analyze-portfolios.ts',
+    description: 'Queues one Grok analysis per active portfolio',
+    events: ['{}  (the nightly run)', 'an EventBridge scheduled event'],
+    environment: ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'ANALYSIS_QUEUE_URL'],
+    grants: { sharedRead: true, analysisQueue: 'send' },
+  },
+  analyzePortfolio: {
+    entryFile: 'analyze-portfolio.ts',
+    description: 'Analyses one portfolio with Grok and stores the scores',
+    events: [
+      '{"portfolio_id": "<uuid>"}',
+      '{"portfolio_name": "ZSM Seven"}',
+      '(either with "force": true to re-run)',
+      'an SQS event from portfolio-analysis-queue',
+    ],
+    environment: [
+      'ANALYSES_TABLE',
+      'TICKER_DATA_TABLE',
+      'STATE_TABLE',
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'XAI_API_URL',
+      'XAI_MODEL',
+      'XAI_API_KEY_SECRET',
+    ],
+    grants: {
+      sharedRead: true,
+      tickerData: 'read',
+      analyses: 'readWrite',
+      state: 'readWrite',
+      xaiSecret: true,
+    },
+  },
+  checkFreshness: {
+    entryFile: 'check-freshness.ts',
+    description:
+      'Publishes StaleData = 1 when the latest session was not refreshed by the deadline',
+    events: ['{}', 'an EventBridge scheduled event (the event is not read)'],
+    environment: ['STATE_TABLE'],
+    // It reads one item: the refresh marker.
+    grants: { state: 'getItem' },
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+/** The functions of the service, by the name operators type. */
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** Every function, in registry order (also the order the nightly job runs them). */
+export const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+
+/** A function's registry entry, typed as the general spec. */
+export const functionSpec = (fn: FunctionName): FunctionSpec => FUNCTIONS[fn];
+
+/** Function name operators type: `zsmseven-backend-processing-api-{stage}-{function}`. */
+export const functionPhysicalName = (stage: string, fn: FunctionName) =>
+  `zsmseven-backend-processing-api-${stage}-${fn}`;
+
+/** Construct ID of a function in the stack (`processTickers` → `ProcessTickersFunction`). */
+export const functionConstructId = (fn: FunctionName) =>
+  `${fn[0].toUpperCase()}${fn.slice(1)}Function`;
