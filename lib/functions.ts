@@ -58,13 +58,8 @@ export interface FunctionSpec {
   readonly grants: FunctionGrants;
 }
 
-/**
- * What the market-data config (shared by processTickers and processTicker) requires at cold
- * start; processTickers itself touches neither TICKER_DATA_TABLE nor STATE_TABLE.
- */
-const MARKET_DATA_ENV = [
-  'TICKER_DATA_TABLE',
-  'STATE_TABLE',
+/** What processTickers reads (lambdas/market-data/config.ts, processTickersConfig). */
+const FAN_OUT_ENV = [
   'PORTFOLIOS_TABLE',
   'POSITIONS_TABLE',
   'SQS_QUEUE_URL',
@@ -80,7 +75,7 @@ export const FUNCTIONS = {
       '{"tickers": ["NVDA", "AAPL"]}',
       'an EventBridge scheduled event',
     ],
-    environment: MARKET_DATA_ENV,
+    environment: FAN_OUT_ENV,
     grants: { sharedRead: true, tickerQueue: 'send' },
   },
   processTicker: {
@@ -89,7 +84,9 @@ export const FUNCTIONS = {
       'Refreshes market data from Polygon within the request budget and reprices positions',
     events: ['{"ticker": "NVDA"}', 'an SQS event from ticker-processing-queue'],
     environment: [
-      ...MARKET_DATA_ENV,
+      ...FAN_OUT_ENV,
+      'TICKER_DATA_TABLE',
+      'STATE_TABLE',
       'POLYGON_BASE_URL',
       'POLYGON_REQUESTS_PER_MINUTE',
       'POLYGON_API_KEY_SECRET',

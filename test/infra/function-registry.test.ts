@@ -20,14 +20,7 @@ const COMMON = [
 
 /** Exactly what each function's code reads (lambdas/**: requireEnv, positiveIntEnv, env.X). */
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
-  // marketDataConfig (shared with processTicker) requires TICKER_DATA_TABLE and STATE_TABLE.
-  processTickers: [
-    'PORTFOLIOS_TABLE',
-    'POSITIONS_TABLE',
-    'SQS_QUEUE_URL',
-    'STATE_TABLE',
-    'TICKER_DATA_TABLE',
-  ],
+  processTickers: ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'SQS_QUEUE_URL'],
   processTicker: [
     'POLYGON_API_KEY_SECRET',
     'POLYGON_BASE_URL',
