@@ -1,4 +1,4 @@
-import type { AnalyzePortfoliosEvent } from '../handlers/events';
+import type { AnalyzePortfoliosEvent } from '../platform/events';
 import { mapLimit } from '../platform/concurrency';
 import type { AnalyzePortfoliosDeps } from './ports';
 import type { AnalysisMessage, AnalyzePortfoliosResult } from './types';

@@ -1,4 +1,4 @@
-import type { AnalyzePortfolioEvent, SqsRecordLike } from '../handlers/events';
+import type { AnalyzePortfolioEvent, SqsRecordLike } from '../platform/events';
 import { processQueueBatch, type MalformedProblem, type QueueRecord } from '../platform/sqs-batch';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import { analyzePortfolio } from './analyze';

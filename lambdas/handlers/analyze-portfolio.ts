@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { createAnalyzePortfolioDeps } from '../analysis/wiring';
 import { analyzePortfolioFlow } from '../analysis/flows';
-import { parseAnalyzePortfolioEvent } from './events';
+import { parseAnalyzePortfolioEvent } from '../platform/events';
 import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createAnalyzePortfolioDeps> | undefined;

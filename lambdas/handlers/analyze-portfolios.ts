@@ -1,6 +1,6 @@
 import { createAnalyzePortfoliosDeps } from '../analysis/fan-out-wiring';
 import { analyzePortfoliosFlow } from '../analysis/fan-out';
-import { parseAnalyzePortfoliosEvent } from './events';
+import { parseAnalyzePortfoliosEvent } from '../platform/events';
 import { withObservability } from '../platform/with-observability';
 
 let deps: ReturnType<typeof createAnalyzePortfoliosDeps> | undefined;

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { createProcessTickerDeps } from '../market-data/wiring';
-import { parseProcessTickerEvent } from './events';
+import { parseProcessTickerEvent } from '../platform/events';
 import { processTickerFlow } from '../market-data/flows';
 import { withObservability } from '../platform/with-observability';
 

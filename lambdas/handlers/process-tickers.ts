@@ -1,5 +1,5 @@
 import { createProcessTickersDeps } from '../market-data/fan-out-wiring';
-import { parseProcessTickersEvent } from './events';
+import { parseProcessTickersEvent } from '../platform/events';
 import { processTickersFlow, type ProcessTickersDeps } from '../market-data/flows';
 import { withObservability } from '../platform/with-observability';
 

@@ -4,7 +4,7 @@ import {
   normaliseTicker,
   type ProcessTickerEvent,
   type ProcessTickersEvent,
-} from '../handlers/events';
+} from '../platform/events';
 import { latestCompletedSession } from './domain/market-calendar';
 import { processQueueBatch, type BatchResult } from '../platform/sqs-batch';
 import { errorText } from '../platform/text';

@@ -1,19 +1,12 @@
 /**
- * Bundle size and import time of every function: each `lambdas/handlers/*.ts` is bundled with
+ * Bundle size and import time of every function: each entry of `lib/functions.ts` is bundled with
  * the options of `lib/constructs/worker-function.ts` (esbuild, CJS, node20, minified, external
  * source map without sources, nothing external), then required in fresh Node processes. Loading
  * and initialising the bundle is most of a Lambda cold start that we control.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { FUNCTION_NAMES, FUNCTIONS } from '../../lib/functions';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -93,9 +86,8 @@ function timeRequire(file: string, sourceMaps: boolean): Sample {
 /** Bundles every handler and times its import `runs` times (round-robin, after one warm-up). */
 export async function measureColdStarts(repoRoot: string, runs: number): Promise<ColdStartResult> {
   const handlersDir = path.join(repoRoot, 'lambdas', 'handlers');
-  const entries = readdirSync(handlersDir)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    .sort();
+  // The deployed functions' entries, from the one function registry.
+  const entries = FUNCTION_NAMES.map((fn) => FUNCTIONS[fn].entryFile).sort();
   const outRoot = mkdtempSync(path.join(tmpdir(), 'bench-bundles-'));
   const emptyFile = path.join(outRoot, 'empty.js');
   writeFileSync(emptyFile, '');

@@ -1,5 +1,5 @@
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { normaliseTicker } from '../../lambdas/handlers/events';
+import { normaliseTicker } from '../../lambdas/platform/events';
 import type { LocalTableNames } from '../../sim/local-tables';
 
 /**

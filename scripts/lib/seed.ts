@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { NumberValue, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
 import { z } from 'zod';
-import { normaliseTicker } from '../../lambdas/handlers/events';
+import { normaliseTicker } from '../../lambdas/platform/events';
 import { repoRoot } from './bundles';
 import { UsageError } from './functions';
 

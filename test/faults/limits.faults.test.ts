@@ -21,7 +21,7 @@ import {
 import { MAX_XAI_RESPONSE_BYTES } from '../../lambdas/analysis/adapters/xai-client';
 import { MAX_ANSWER_BYTES, MAX_REASON_CHARS } from '../../lambdas/analysis/domain/answer';
 import { COMPLETION_TOKENS_MAX } from '../../lambdas/analysis/flows';
-import { InvalidEventError, MAX_TICKERS_PER_MANUAL_RUN } from '../../lambdas/handlers/events';
+import { InvalidEventError, MAX_TICKERS_PER_MANUAL_RUN } from '../../lambdas/platform/events';
 import { latestCompletedSession } from '../../lambdas/market-data/domain/market-calendar';
 import { processTickersFlow } from '../../lambdas/market-data/flows';
 import {

@@ -1,4 +1,4 @@
-import { normaliseTicker } from '../../handlers/events';
+import { normaliseTicker } from '../../platform/events';
 
 /** A position's ticker as found in the shared table, with where it came from. */
 export interface HeldTicker {

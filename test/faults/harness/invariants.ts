@@ -1,6 +1,6 @@
 import Big from 'big.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { normaliseTicker } from '../../../lambdas/handlers/events';
+import { normaliseTicker } from '../../../lambdas/platform/events';
 import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
 import { maxInWindow } from '../../../sim/polygon-simulator';
 import { depth } from '../../../sim/queue-poller';

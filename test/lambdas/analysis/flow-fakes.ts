@@ -9,7 +9,7 @@ import type {
 } from '../../../lambdas/analysis/types';
 import type { Portfolio } from '../../../lambdas/portfolios/portfolio-repository';
 import type { PositionRecord } from '../../../lambdas/analysis/domain/holdings';
-import { parseAnalyzePortfolioEvent } from '../../../lambdas/handlers/events';
+import { parseAnalyzePortfolioEvent } from '../../../lambdas/platform/events';
 import { sessionCloseIso } from '../../../lambdas/platform/ny-time';
 import { createSqsEvent } from '../../helpers/events';
 

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { normaliseTicker } from '../../../lambdas/handlers/events';
+import { normaliseTicker } from '../../../lambdas/platform/events';
 import { buildBundles, bundlesFromCdkOut, loadHandler } from '../../../scripts/lib/bundles';
 import { FUNCTIONS } from '../../../lib/functions';
 import {

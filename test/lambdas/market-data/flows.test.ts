@@ -5,7 +5,7 @@ import {
   type ProcessTickersDeps,
 } from '../../../lambdas/market-data/flows';
 import type { RefreshJobDeps } from '../../../lambdas/market-data/refresh-job';
-import { parseProcessTickerEvent } from '../../../lambdas/handlers/events';
+import { parseProcessTickerEvent } from '../../../lambdas/platform/events';
 import { createSqsEvent } from '../../helpers/events';
 
 const NOW = Date.parse('2026-11-24T04:30:00Z'); // Tuesday: latest completed session is Monday 2026-11-23

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { grouped } from '../platform/text';
+import { grouped } from './text';
 
 /**
  * The event shapes each function accepts, and one parser per function that names what was
- * wrong when an event matches none of them. Pure: no SDK, no environment.
+ * wrong when an event matches none of them. Pure: no SDK, no environment. One module for all
+ * functions (not one per feature): it is the input contract the handlers, `npm run invoke` and
+ * the registry's operator-facing shapes (`lib/functions.ts`) share, and most of it (scheduled and
+ * SQS envelopes, the error text) is common to both features.
  */
 
 /** Thrown for an event that no function contract accepts; the message says what to send instead. */

@@ -6,7 +6,7 @@ import {
   parseAnalyzePortfoliosEvent,
   parseProcessTickerEvent,
   parseProcessTickersEvent,
-} from '../../../lambdas/handlers/events';
+} from '../../../lambdas/platform/events';
 import { createSqsEvent, scheduledEvent } from '../../helpers/events';
 
 describe('parseProcessTickersEvent', () => {
