@@ -12,8 +12,13 @@ import {
   normalizeTicker,
   type AnalysisPrompt,
 } from './domain/prompt';
+import { errorText } from '../platform/text';
 import { AnalysisFailedError, XAI_KINDS } from './failures';
-import type { AnalysisObservability, AnalyzePortfolioDeps } from './ports';
+import {
+  isCompletionFailure,
+  type AnalysisObservability,
+  type AnalyzePortfolioDeps,
+} from './ports';
 import type {
   AnalysisRow,
   CompletionResult,
@@ -166,7 +171,7 @@ async function scorePortfolio(
   );
 }
 
-/** One completion; usage is counted, billed or not, and a failure is classified. */
+/** One completion; usage is counted, billed or not, and a failure is mapped by its kind. */
 async function askXai(
   id: string,
   prompt: AnalysisPrompt,
@@ -183,11 +188,13 @@ async function askXai(
       temperature: 0,
     });
   } catch (err) {
-    const info = deps.classify(err);
-    if (info.usage) countUsage(info.usage, deps.obs);
-    if (info.kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
-    if (info.kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
-    throw new AnalysisFailedError(XAI_KINDS[info.kind], info.message, id, { cause: err });
+    const failure = isCompletionFailure(err) ? err : undefined;
+    const kind = failure?.kind ?? 'other';
+    if (failure?.usage) countUsage(failure.usage, deps.obs);
+    if (kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
+    if (kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
+    const failureKind = XAI_KINDS[kind] ?? 'internal';
+    throw new AnalysisFailedError(failureKind, errorText(err), id, { cause: err });
   }
   countUsage(completion.usage, deps.obs);
   return completion;

@@ -1,6 +1,6 @@
 import { errorText } from '../platform/text';
+import type { UpstreamErrorKind } from '../platform/upstream-error';
 import type { AnalysisObservability } from './ports';
-import type { XaiFailureInfo } from './types';
 
 /**
  * Why an analysis stored nothing, and what a queue record does about it (the DISPOSITION table):
@@ -69,7 +69,12 @@ export class AnalysisFailedError extends Error {
   }
 }
 
-export const XAI_KINDS: Record<XaiFailureInfo['kind'], AnalysisFailureKind> = {
+/**
+ * The failure of each kind an xAI call fails with (the xAI client's XaiErrorKind; a test checks
+ * that each has its entry). `other`, any kind xAI does not produce, and an error that is not an
+ * upstream failure at all are `internal`.
+ */
+export const XAI_KINDS: Partial<Record<UpstreamErrorKind, AnalysisFailureKind>> = {
   unavailable: 'xai-unavailable',
   auth: 'xai-auth',
   'credits-exhausted': 'xai-credits-exhausted',

@@ -1,4 +1,5 @@
 import type { MetricName } from '../platform/metrics';
+import { UpstreamError } from '../platform/upstream-error';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import type { PositionRecord } from './domain/holdings';
 import type {
@@ -8,7 +9,7 @@ import type {
   ClaimResult,
   CompletionRequest,
   CompletionResult,
-  XaiFailureInfo,
+  CompletionUsage,
 } from './types';
 
 /**
@@ -101,10 +102,23 @@ export interface AnalysisRows {
 /** Claims and rows: one repository implements both. */
 export type AnalysisStore = ClaimStore & AnalysisRows;
 
-/** The xAI chat completions client. */
+/**
+ * The xAI chat completions client. A failed `complete` throws an `UpstreamError` whose kind says
+ * what went wrong (the analysis maps it with XAI_KINDS); when xAI billed an answer it could not
+ * use (truncated, refused, malformed), the error also carries that answer's `usage`.
+ */
 export interface Completions {
   complete(request: CompletionRequest): Promise<CompletionResult>;
 }
+
+/**
+ * What a failed `complete` throws, as {@link Completions} describes it. The guard trusts that
+ * contract (it checks the class only), so the flow reads kind and usage without importing the
+ * client's module.
+ */
+export type CompletionFailure = UpstreamError & { readonly usage?: CompletionUsage };
+export const isCompletionFailure = (err: unknown): err is CompletionFailure =>
+  err instanceof UpstreamError;
 
 /** Clock, ids and settings of one invocation. */
 export interface AnalysisRuntime {
@@ -134,8 +148,6 @@ export interface AnalyzePortfolioDeps {
   readonly marketRows: MarketRows;
   readonly store: AnalysisStore;
   readonly xai: Completions;
-  /** Maps an error thrown by `xai.complete` onto what the analysis distinguishes. */
-  readonly classify: (err: unknown) => XaiFailureInfo;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;
 }

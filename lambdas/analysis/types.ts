@@ -78,22 +78,6 @@ export interface CompletionResult {
   readonly attempts: number;
 }
 
-/** How the adapter classifies an error thrown by `complete`. */
-export interface XaiFailureInfo {
-  readonly kind:
-    | 'unavailable'
-    | 'auth'
-    | 'credits-exhausted'
-    | 'bad-request'
-    | 'refusal'
-    | 'truncated'
-    | 'bad-response'
-    | 'other';
-  readonly message: string;
-  /** Usage of a billed but unusable answer (truncated, refused, malformed). */
-  readonly usage?: CompletionUsage;
-}
-
 /** A `portfolio-analyses-{stage}` row as this service writes it. */
 export interface AnalysisRow extends CompletionUsage {
   readonly portfolio: string;

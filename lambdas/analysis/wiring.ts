@@ -4,7 +4,7 @@ import { createAnalysisRepository } from './adapters/analysis-repository';
 import { documentClient } from '../platform/aws-clients';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
-import { classifyXaiError, createXaiClient } from './adapters/xai-client';
+import { createXaiClient } from './adapters/xai-client';
 import type {
   AnalysisStore,
   AnalyzePortfolioDeps,
@@ -15,9 +15,6 @@ import type {
 import { analysisConfig } from './config';
 import { flowObservability, logger } from '../platform/observability';
 import { apiKeyResolver } from '../platform/secrets';
-
-// Kept under its old import path; it lives next to XaiError now.
-export { classifyXaiError };
 
 /**
  * Builds `analyzePortfolio`'s dependencies from the environment contract, once per cold start;
@@ -57,7 +54,6 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       marketRows,
       store,
       xai,
-      classify: classifyXaiError,
       runtime: {
         model: config.xaiModel,
         now: Date.now,

@@ -39,7 +39,11 @@ export interface Observability {
   readonly correlate: (runId: string) => void;
 }
 
-/** Polygon's daily bars (the Polygon client). */
+/**
+ * Polygon's daily bars (the Polygon client). A failed call throws an `UpstreamError` whose kind
+ * says what went wrong (`budget` when the request budget had no permit); the job maps each kind
+ * to a pause or a failure.
+ */
 export interface SessionBars {
   groupedDaily(date: string): Promise<readonly BarLike[]>;
   dailyRange(ticker: string, from: string, to: string): Promise<readonly BarLike[]>;

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import {
-  classifyUpstreamError,
-  createPolygonClient,
-  type PolygonClient,
-} from './adapters/polygon-client';
+import { createPolygonClient, type PolygonClient } from './adapters/polygon-client';
 import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createNoDataMemo } from './adapters/no-data-memo';
@@ -27,9 +23,6 @@ import type { MetricName } from '../platform/metrics';
 import { apiKeyResolver } from '../platform/secrets';
 import { processTickerConfig, type ProcessTickerConfig } from './config';
 import { observability } from './fan-out-wiring';
-
-// Kept under its old import path; it lives next to PolygonError now.
-export { classifyUpstreamError };
 
 /** The Polygon client's per-attempt counters. */
 const count = (metric: MetricName, value: number) => countMetric(metric, value);
@@ -71,7 +64,7 @@ export function createProcessTickerDeps(
     remaining = () => context?.getRemainingTimeInMillis() ?? 900_000;
     const runtime: JobRuntime = { now: Date.now, remainingMs: () => remaining(), log: logAt };
     return {
-      job: { ...adapters, bars, classify: classifyUpstreamError, runtime },
+      job: { ...adapters, bars, runtime },
       marker: marker satisfies RefreshMarker,
       obs: observability,
       newRunId: () => `manual-${randomUUID()}`,

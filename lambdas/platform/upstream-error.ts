@@ -1,15 +1,17 @@
 /**
  * The one failure type of every upstream boundary (Polygon, xAI). Each boundary has one subclass
  * (`PolygonError`, `XaiError`, in its client module) instead of a class per failure; `kind` says
- * what went wrong in one small vocabulary, and is exactly what the flows distinguish (the kinds
- * `classifyUpstreamError` / `classifyXaiError` return), so a flow can read it straight off the
- * error. Whether the work is tried again later is the flow's decision, not the error's: an error
+ * what went wrong in one small vocabulary, and is exactly what the flows distinguish: each flow
+ * reads it straight off the error and maps each kind once to what it does (no classification
+ * step in between). The market-data request budget throws one too (`budget`). Whether the work is tried again later is the flow's decision, not the error's: an error
  * carries no `retryable` flag (the analysis flow retries xAI auth and credits failures through
  * SQS, for instance, while the client never retries them in-process).
  */
 
 /**
  * What went wrong. A boundary uses the subset it can tell apart:
+ * - `budget`: our own request budget for this upstream is used up; no request was sent
+ *   (`retryAfterMs`: when the next permit frees up);
  * - `rate-limited`: HTTP 429 (Polygon; `retryAfterMs` when the server said how long to wait);
  * - `not-available`: the data is outside the plan or not published yet (Polygon 403);
  * - `auth`: the key is missing, wrong or blocked;
@@ -23,6 +25,7 @@
  * - `other`: anything else (e.g. a Polygon 400/404: a bug on our side).
  */
 export type UpstreamErrorKind =
+  | 'budget'
   | 'rate-limited'
   | 'not-available'
   | 'auth'

@@ -33,6 +33,7 @@ import {
   type RefreshJobDeps,
 } from '../../lambdas/market-data/refresh-job';
 import { BACKFILL_SESSIONS } from '../../lambdas/market-data/domain/refresh-plan';
+import { BudgetExhaustedError } from '../../lambdas/market-data/adapters/request-budget';
 import { faultCase } from './harness/recorder';
 import {
   CORE,
@@ -121,16 +122,12 @@ function recordingClient(batches: { entries: number; bytes: number }[]): SQSClie
 async function largestDeferredJob(tickers: string[]): Promise<RefreshJob> {
   const session = latestCompletedSession(Date.now());
   const deferred: RefreshJob[] = [];
-  const budget = Object.assign(new Error('budget'), { budget: true });
+  const budget = new BudgetExhaustedError(60_000);
   const deps: RefreshJobDeps = {
     bars: {
       groupedDaily: (date) => (date === session ? Promise.reject(budget) : Promise.resolve([])),
       dailyRange: () => Promise.resolve([]),
     },
-    classify: (err) =>
-      err === budget
-        ? { kind: 'budget', retryAfterMs: 60_000, message: 'budget' }
-        : { kind: 'other', message: String(err) },
     history: { latestRows: () => Promise.resolve([]), putRows: () => Promise.resolve() },
     deferrals: {
       send: (job) => {

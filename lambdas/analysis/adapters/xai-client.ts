@@ -12,8 +12,8 @@ import { clip, grouped } from '../../platform/text';
 import type { CompletionRequest, CompletionResult, CompletionUsage } from '../types';
 import { httpError, isRetriedInProcess, toXaiError, xaiError, type XaiError } from './xai-error';
 
-// The error type and its classifier, under the client's import path as before.
-export { classifyXaiError, XaiError, type XaiErrorDetails, type XaiErrorKind } from './xai-error';
+// The error type, under the client's import path as before.
+export { XaiError, type XaiErrorDetails, type XaiErrorKind } from './xai-error';
 
 export { DEFAULT_XAI_API_URL, DEFAULT_XAI_MODEL } from '../config';
 

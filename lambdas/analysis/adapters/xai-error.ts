@@ -3,19 +3,22 @@
  * answer or a transport failure becomes one, and which failures are retried in-process.
  */
 import { TransportFailure } from '../../platform/http';
-import { clip, errorText } from '../../platform/text';
-import {
-  UpstreamError,
-  type UpstreamErrorInit,
-  type UpstreamErrorKind,
-} from '../../platform/upstream-error';
-import type { CompletionUsage, XaiFailureInfo } from '../types';
+import { clip } from '../../platform/text';
+import { UpstreamError, type UpstreamErrorInit } from '../../platform/upstream-error';
+import type { CompletionUsage } from '../types';
 
 /**
- * The failures an xAI call ends with: the kinds the analysis distinguishes (XaiFailureInfo),
- * except `other`, which is any error that is not an {@link XaiError}.
+ * The failures an xAI call ends with (see {@link XaiError}): the upstream kinds the xAI client
+ * produces. The analysis maps each to its failure (XAI_KINDS in ../failures.ts).
  */
-export type XaiErrorKind = Exclude<Extract<UpstreamErrorKind, XaiFailureInfo['kind']>, 'other'>;
+export type XaiErrorKind =
+  | 'unavailable'
+  | 'auth'
+  | 'credits-exhausted'
+  | 'bad-request'
+  | 'refusal'
+  | 'truncated'
+  | 'bad-response';
 
 /** The error name and kind of each failure, by former class name. */
 const FAILURES = {
@@ -81,13 +84,6 @@ export function xaiError(name: XaiFailure, message: string, fields: XaiErrorFiel
 
 export const isRetriedInProcess = (err: unknown): err is XaiError =>
   err instanceof XaiError && err.kind === 'unavailable';
-
-/** Maps the client's errors onto what the analysis distinguishes (the kind they carry). */
-export function classifyXaiError(err: unknown): XaiFailureInfo {
-  const message = errorText(err);
-  if (!(err instanceof XaiError)) return { kind: 'other', message };
-  return { kind: err.kind, message, usage: err.usage };
-}
 
 const CREDITS_PATTERN =
   /credit|spending limit|quota|billing|insufficient (?:funds|balance)|payment/i;

@@ -20,8 +20,8 @@ import {
 } from './polygon-responses';
 import type { BarLike } from '../domain/ticker-rows';
 
-// The error type and its classifier, under the client's import path as before.
-export { classifyUpstreamError, PolygonError, type PolygonErrorKind } from './polygon-error';
+// The error type, under the client's import path as before.
+export { PolygonError, type PolygonErrorKind } from './polygon-error';
 
 /**
  * One daily bar (one US equity session) of one ticker, as returned by Polygon: the fields a

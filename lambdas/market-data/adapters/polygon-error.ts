@@ -4,20 +4,15 @@
  */
 import { z } from 'zod';
 import { parseRetryAfter, TransportFailure, type HttpResponse } from '../../platform/http';
-import { clip, errorText } from '../../platform/text';
-import {
-  UpstreamError,
-  type UpstreamErrorInit,
-  type UpstreamErrorKind,
-} from '../../platform/upstream-error';
-import type { UpstreamErrorInfo } from '../refresh-job';
-import { BudgetExhaustedError } from './request-budget';
+import { clip } from '../../platform/text';
+import { UpstreamError, type UpstreamErrorInit } from '../../platform/upstream-error';
 
 /**
- * The failures a Polygon call ends with: the kinds the refresh job distinguishes
- * (UpstreamErrorInfo) that an HTTP call can produce (not `budget`; `request` is never produced).
+ * The failures a Polygon call ends with (see {@link PolygonError}): the upstream kinds an HTTP
+ * call to Polygon can produce. The request budget's `budget` is not one: no call was made.
  */
-export type PolygonErrorKind = Extract<UpstreamErrorKind, UpstreamErrorInfo['kind']>;
+export type PolygonErrorKind =
+  'rate-limited' | 'not-available' | 'auth' | 'server' | 'network' | 'bad-response' | 'other';
 
 /** The error name and kind of each failure, by former class name. */
 const FAILURES = {
@@ -79,20 +74,6 @@ export function failureOf(status: number): PolygonFailure {
 const RETRIED_KINDS: ReadonlySet<PolygonErrorKind> = new Set(['rate-limited', 'server', 'network']);
 export const isRetriedInProcess = (err: unknown): err is PolygonError =>
   err instanceof PolygonError && RETRIED_KINDS.has(err.kind);
-
-/**
- * Maps the client's and the request budget's errors onto what the refresh job distinguishes
- * (the kind a {@link PolygonError} carries, `budget` for an exhausted request budget).
- */
-export function classifyUpstreamError(err: unknown): UpstreamErrorInfo {
-  const message = errorText(err);
-  if (err instanceof BudgetExhaustedError)
-    return { kind: 'budget', retryAfterMs: err.retryAfterMs, message };
-  if (!(err instanceof PolygonError)) return { kind: 'other', message };
-  return err.kind === 'rate-limited'
-    ? { kind: err.kind, retryAfterMs: err.retryAfterMs, message }
-    : { kind: err.kind, message };
-}
 
 const errorBodySchema = z.object({
   status: z.string().optional(),

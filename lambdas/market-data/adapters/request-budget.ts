@@ -1,11 +1,21 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpstreamError } from '../../platform/upstream-error';
 
-/** Thrown when no request permit is free; `retryAfterMs` says when the next one frees up. */
-export class BudgetExhaustedError extends Error {
-  override readonly name = 'BudgetExhaustedError';
-  constructor(readonly retryAfterMs: number) {
-    super(`Polygon request budget exhausted; next permit in ${Math.ceil(retryAfterMs / 1000)} s`);
+/**
+ * Thrown when no request permit is free; `retryAfterMs` says when the next one frees up. An
+ * {@link UpstreamError} of kind `budget`, so the refresh job reads the kind off it like off a
+ * PolygonError (same name and message as when it was a plain Error).
+ */
+export class BudgetExhaustedError extends UpstreamError<'budget'> {
+  declare readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number) {
+    super(`Polygon request budget exhausted; next permit in ${Math.ceil(retryAfterMs / 1000)} s`, {
+      kind: 'budget',
+      name: 'BudgetExhaustedError',
+      retryAfterMs,
+    });
   }
 }
 

@@ -1,13 +1,10 @@
 import { isTradingDay } from '../domain/market-calendar';
 import type { PolygonCall } from '../domain/refresh-plan';
 import { rowFromBar, type BarLike } from '../domain/ticker-rows';
+import { UpstreamError } from '../../platform/upstream-error';
+import { errorText } from '../../platform/text';
 import type { Deferrals, JobRuntime, SessionBars, TickerHistory } from '../ports';
-import {
-  RefreshFailedError,
-  type DeferReason,
-  type RefreshOutcome,
-  type UpstreamErrorInfo,
-} from './job';
+import { RefreshFailedError, type DeferReason, type RefreshOutcome } from './job';
 import { deferJob, type JobProgress } from './deferral';
 
 /** Time kept for finishing (indicators, writes, repricing) before the invocation ends. */
@@ -15,8 +12,6 @@ const FINISH_RESERVE_MS = 120_000;
 
 export interface FetchDeps {
   readonly bars: SessionBars;
-  /** Classifies an error thrown by the two fetchers (or by the request budget inside them). */
-  readonly classify: (err: unknown) => UpstreamErrorInfo;
   readonly history: TickerHistory;
   readonly deferrals: Deferrals;
   readonly runtime: JobRuntime;
@@ -79,27 +74,38 @@ function skipUntraded(
 /** Makes one call: its bars, or why the job must pause (an error that waiting cannot fix throws). */
 async function fetchCall(
   call: PolygonCall,
-  deps: Pick<FetchDeps, 'bars' | 'classify'>,
+  deps: Pick<FetchDeps, 'bars'>,
 ): Promise<readonly BarLike[] | Pause> {
   try {
     return call.kind === 'grouped'
       ? await deps.bars.groupedDaily(call.date)
       : await deps.bars.dailyRange(call.ticker, call.from, call.to);
   } catch (err) {
-    const info = deps.classify(err);
-    switch (info.kind) {
-      case 'budget':
-        return { reason: 'budget', delayMs: info.retryAfterMs ?? 60_000 };
-      case 'rate-limited':
-        return { reason: 'rate-limited', delayMs: info.retryAfterMs ?? 60_000 };
-      case 'not-available':
-        return { reason: 'not-published', delayMs: 900_000 };
-      case 'server':
-      case 'network':
-        return { reason: 'upstream-error', delayMs: 300_000 };
-      default:
-        throw new RefreshFailedError(`Polygon ${describeCall(call)} failed: ${info.message}`);
-    }
+    const pause = pauseFor(err);
+    if (pause) return pause;
+    throw new RefreshFailedError(`Polygon ${describeCall(call)} failed: ${errorText(err)}`);
+  }
+}
+
+/**
+ * The one mapping of an upstream failure (a PolygonError, or the request budget's
+ * BudgetExhaustedError) to the job's pause; nothing for a failure that waiting cannot fix (auth,
+ * bad-response, other, or an error that is no upstream failure at all).
+ */
+function pauseFor(err: unknown): Pause | undefined {
+  if (!(err instanceof UpstreamError)) return undefined;
+  switch (err.kind) {
+    case 'budget':
+      return { reason: 'budget', delayMs: err.retryAfterMs ?? 60_000 };
+    case 'rate-limited':
+      return { reason: 'rate-limited', delayMs: err.retryAfterMs ?? 60_000 };
+    case 'not-available':
+      return { reason: 'not-published', delayMs: 900_000 };
+    case 'server':
+    case 'network':
+      return { reason: 'upstream-error', delayMs: 300_000 };
+    default:
+      return undefined;
   }
 }
 

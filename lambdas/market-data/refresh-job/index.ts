@@ -9,7 +9,7 @@ import type {
 import { JobProgress } from './deferral';
 import { fetchPending } from './fetch';
 import { readHistory } from './history';
-import type { RefreshJob, RefreshOutcome, UpstreamErrorInfo } from './job';
+import type { RefreshJob, RefreshOutcome } from './job';
 import { mergeAndWrite } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
@@ -19,8 +19,6 @@ export * from './job';
 /** The refresh job's ports (see ../ports.ts); `noData` is optional. */
 export interface RefreshJobDeps {
   readonly bars: SessionBars;
-  /** Classifies an error thrown by the two fetchers (or by the request budget inside them). */
-  readonly classify: (err: unknown) => UpstreamErrorInfo;
   readonly history: TickerHistory;
   readonly noData?: NoDataMemo;
   readonly positions: PositionPrices;

@@ -67,22 +67,6 @@ export type RefreshJob = z.infer<typeof refreshJobSchema>;
 /** Why the job paused: it is re-enqueued with a delay and resumes where it stopped. */
 export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time';
 
-/** The upstream errors the job distinguishes (the Polygon client's error classes map onto these). */
-export interface UpstreamErrorInfo {
-  readonly kind:
-    | 'rate-limited'
-    | 'not-available'
-    | 'auth'
-    | 'server'
-    | 'network'
-    | 'bad-response'
-    | 'request'
-    | 'budget'
-    | 'other';
-  readonly retryAfterMs?: number;
-  readonly message: string;
-}
-
 export interface RepriceSummary {
   readonly updated: number;
   readonly deleted: number;

@@ -5,7 +5,6 @@ import type {
   ClaimRequest,
   CompletionRequest,
   CompletionResult,
-  XaiFailureInfo,
 } from '../../../lambdas/analysis/types';
 import type { Portfolio } from '../../../lambdas/portfolios/portfolio-repository';
 import type { PositionRecord } from '../../../lambdas/analysis/domain/holdings';
@@ -55,12 +54,6 @@ export interface Claim {
   analysisTimestamp?: string;
 }
 
-export class XaiFailure extends Error {
-  constructor(readonly info: XaiFailureInfo) {
-    super(info.message);
-  }
-}
-
 /** Plain in-memory fakes with the same rules as the adapters. */
 export function fakeAnalysis(
   init: {
@@ -85,7 +78,7 @@ export function fakeAnalysis(
   const correlations: string[] = [];
   let clock = NOW;
   let ids = 0;
-  let failNext: XaiFailureInfo | undefined;
+  let failNext: Error | undefined;
   let answer: ((tickers: string[]) => string) | undefined;
 
   const store: AnalyzePortfolioDeps['store'] = {
@@ -141,9 +134,9 @@ export function fakeAnalysis(
   const complete = async (request: CompletionRequest): Promise<CompletionResult> => {
     requests.push(request);
     if (failNext) {
-      const info = failNext;
+      const error = failNext;
       failNext = undefined;
-      throw new XaiFailure(info);
+      throw error;
     }
     const schema = request.schema as {
       properties: { scores: { items: { properties: { ticker: { enum: string[] } } } } };
@@ -177,8 +170,6 @@ export function fakeAnalysis(
     marketRows: { latestRows: async (t) => tickerItems[t] ?? [] },
     store,
     xai: { complete },
-    classify: (err) =>
-      err instanceof XaiFailure ? err.info : { kind: 'other', message: String(err) },
     runtime: {
       model: MODEL,
       now: () => clock,
@@ -201,7 +192,8 @@ export function fakeAnalysis(
     counts,
     logs,
     advance: (ms: number) => (clock += ms),
-    failNextWith: (info: XaiFailureInfo) => (failNext = info),
+    /** The next completion throws `error` (an XaiError, as the client would). */
+    failNextWith: (error: Error) => (failNext = error),
     answerWith: (fn: (tickers: string[]) => string) => (answer = fn),
   };
 }

@@ -4,6 +4,8 @@ import { AnalysisFailedError } from '../../../lambdas/analysis/failures';
 import { completionTokenBudget } from '../../../lambdas/analysis/analysis-row';
 import type { BatchAnalysisResult, ManualAnalysisResult } from '../../../lambdas/analysis/types';
 import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
+import { xaiError } from '../../../lambdas/analysis/adapters/xai-error';
+import { UpstreamError } from '../../../lambdas/platform/upstream-error';
 import { MODEL, NOW, fakeAnalysis, message, position, sqs } from './flow-fakes';
 
 describe('analyzePortfolioFlow (queue records)', () => {
@@ -199,7 +201,7 @@ describe('analyzePortfolioFlow (queue records)', () => {
   it('fails the record, stores nothing and releases the claim when xAI stays unavailable', async () => {
     // Prepare
     const f = fakeAnalysis();
-    f.failNextWith({ kind: 'unavailable', message: 'XaiServerError: xAI 500' });
+    f.failNextWith(xaiError('XaiServerError', 'xAI 500: server error'));
 
     // Act
     const result = await analyzePortfolioFlow(sqs(message()), f.deps);
@@ -218,14 +220,14 @@ describe('analyzePortfolioFlow (queue records)', () => {
   });
 
   it.each([
-    ['credits-exhausted', 'XaiCreditsExhausted'],
-    ['auth', 'XaiAuthErrors'],
+    ['XaiCreditsExhaustedError', 'XaiCreditsExhausted'],
+    ['XaiAuthError', 'XaiAuthErrors'],
   ] as const)(
     'fails the record on %s so it reaches the DLQ, and counts %s',
-    async (kind, metric) => {
+    async (name, metric) => {
       // Prepare
       const f = fakeAnalysis();
-      f.failNextWith({ kind, message: `xAI said ${kind}` });
+      f.failNextWith(xaiError(name, `xAI said ${name}`));
 
       // Act
       const result = await analyzePortfolioFlow(sqs(message()), f.deps);
@@ -237,19 +239,46 @@ describe('analyzePortfolioFlow (queue records)', () => {
     },
   );
 
+  it.each([
+    [xaiError('XaiRateLimitedError', 'x'), 'xai-unavailable'],
+    [xaiError('XaiServerError', 'x'), 'xai-unavailable'],
+    [xaiError('XaiTimeoutError', 'x'), 'xai-unavailable'],
+    [xaiError('XaiNetworkError', 'x'), 'xai-unavailable'],
+    [xaiError('XaiAuthError', 'x'), 'xai-auth'],
+    [xaiError('XaiCreditsExhaustedError', 'x'), 'xai-credits-exhausted'],
+    [xaiError('XaiBadRequestError', 'x'), 'xai-bad-request'],
+    [xaiError('XaiRefusalError', 'x'), 'xai-refusal'],
+    [xaiError('XaiTruncatedError', 'x'), 'xai-truncated'],
+    [xaiError('XaiBadResponseError', 'x'), 'xai-bad-response'],
+    [new UpstreamError('x', { kind: 'other', name: 'SomeUpstreamError' }), 'internal'],
+    [new TypeError('x'), 'internal'],
+  ])('maps %s to the failure %s, its text as the message', async (error, kind) => {
+    // Prepare
+    const f = fakeAnalysis();
+    f.failNextWith(error);
+
+    // Act
+    const run = analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: false }, f.deps);
+
+    // Assess
+    await expect(run).rejects.toMatchObject({ kind, message: `${error.name}: x`, cause: error });
+    expect(f.counts.get('AnalysisFailures')).toBe(1);
+    expect(f.counts.get('XaiPromptTokens')).toBeUndefined();
+  });
+
   it('counts the tokens of a billed but truncated answer and fails the record', async () => {
     // Prepare
     const f = fakeAnalysis();
-    f.failNextWith({
-      kind: 'truncated',
-      message: 'cut',
-      usage: {
-        promptTokens: 800,
-        completionTokens: 2000,
-        totalTokens: 2800,
-        costInUsdTicks: 60_000_000,
-      },
-    });
+    f.failNextWith(
+      xaiError('XaiTruncatedError', 'cut', {
+        usage: {
+          promptTokens: 800,
+          completionTokens: 2000,
+          totalTokens: 2800,
+          costInUsdTicks: 60_000_000,
+        },
+      }),
+    );
 
     // Act
     const result = await analyzePortfolioFlow(sqs(message()), f.deps);
@@ -312,7 +341,7 @@ describe('analyzePortfolioFlow (queue records)', () => {
       portfolios: [{ id: 'p1' }, { id: 'p2' }],
       positions: { p1: [position('a', 'NVDA', '1', '1')], p2: [position('b', 'AAPL', '1', '1')] },
     });
-    f.failNextWith({ kind: 'unavailable', message: '503' });
+    f.failNextWith(xaiError('XaiServerError', '503'));
 
     // Act
     const result = await analyzePortfolioFlow(sqs(message('p1'), message('p2')), f.deps);
@@ -437,7 +466,7 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
   it('throws the failure of its analysis with its kind, never returning success', async () => {
     // Prepare
     const f = fakeAnalysis();
-    f.failNextWith({ kind: 'credits-exhausted', message: 'xAI 429: credits exhausted' });
+    f.failNextWith(xaiError('XaiCreditsExhaustedError', 'xAI 429: credits exhausted'));
 
     // Act
     const run = analyzePortfolioFlow({ kind: 'byId', portfolioId: 'p1', force: false }, f.deps);
@@ -446,7 +475,7 @@ describe('analyzePortfolioFlow (manual invocations)', () => {
     await expect(run).rejects.toBeInstanceOf(AnalysisFailedError);
     await expect(run).rejects.toMatchObject({
       kind: 'xai-credits-exhausted',
-      message: 'xAI 429: credits exhausted',
+      message: 'XaiCreditsExhaustedError: xAI 429: credits exhausted',
       portfolioId: 'p1',
     });
     expect(f.rows).toHaveLength(0);

@@ -121,7 +121,6 @@ describe('processTickerFlow', () => {
     const deps = {
       job: {
         bars: { groupedDaily: async () => [], dailyRange: async () => [] },
-        classify: () => ({ kind: 'other' as const, message: 'x' }),
         history: {
           latestRows: async () => {
             throw new Error('AccessDeniedException');

@@ -1,7 +1,8 @@
 import { MockAgent } from 'undici';
 import type { CompletionRequest } from '../../../../lambdas/analysis/types';
+import { isCompletionFailure } from '../../../../lambdas/analysis/ports';
+import { UpstreamError } from '../../../../lambdas/platform/upstream-error';
 import {
-  classifyXaiError,
   createXaiClient,
   XaiError,
   MAX_XAI_RESPONSE_BYTES,
@@ -679,7 +680,7 @@ describe('createXaiClient', () => {
       expect(error.message).toBe('xAI model refused to answer: I will not reveal [redacted]');
     });
   });
-  describe('classifyXaiError', () => {
+  describe('the kind each failure carries', () => {
     it.each([
       [503, { error: 'overloaded' }, 'unavailable'],
       [401, { error: 'Incorrect API key provided: xai-***' }, 'auth'],
@@ -688,30 +689,27 @@ describe('createXaiClient', () => {
     ])('reads HTTP %i as the kind the error carries', async (status, body, kind) => {
       // Prepare
       intercept().reply(status, body);
+
+      // Act
       const error = await failure(client({ maxAttempts: 1 }).complete(params));
 
-      // Act
-      const info = classifyXaiError(error);
-
-      // Assess
-      expect(info).toEqual({ kind, message: `${error.name}: ${error.message}`, usage: undefined });
-      expect(error.kind).toBe(kind);
+      // Assess: an upstream failure the analysis reads the kind off, with nothing billed.
+      expect(error).toBeInstanceOf(UpstreamError);
+      expect(error).toMatchObject({ kind, status, usage: undefined });
     });
 
-    it('keeps the usage of a billed answer, and reads anything else as other', async () => {
+    it('keeps the usage of a billed answer where the analysis reads it (the port contract)', async () => {
       // Prepare
       intercept().reply(200, completionBody({ finish_reason: 'length' }));
-      const error = await failure(client().complete(params));
 
       // Act
-      const info = classifyXaiError(error);
+      const error: unknown = await failure(client().complete(params));
 
       // Assess
-      expect(info).toMatchObject({ kind: 'truncated', usage: { completionTokens: 120 } });
-      expect(classifyXaiError(new TypeError('x'))).toEqual({
-        kind: 'other',
-        message: 'TypeError: x',
-      });
+      expect(isCompletionFailure(error)).toBe(true);
+      expect(isCompletionFailure(error) && error.usage).toMatchObject({ completionTokens: 120 });
+      expect(error).toMatchObject({ kind: 'truncated' });
+      expect(isCompletionFailure(new TypeError('x'))).toBe(false);
     });
   });
 });

@@ -1,12 +1,13 @@
 import { MockAgent } from 'undici';
 import {
-  classifyUpstreamError,
   createPolygonClient,
   PolygonError,
   type PolygonAttemptInfo,
   type PolygonClientOptions,
 } from '../../../../lambdas/market-data/adapters/polygon-client';
 import { BudgetExhaustedError } from '../../../../lambdas/market-data/adapters/request-budget';
+import { errorText } from '../../../../lambdas/platform/text';
+import { UpstreamError } from '../../../../lambdas/platform/upstream-error';
 
 const BASE = 'https://api.polygon.io';
 const KEY = 'pk_live_Zq81SECRETkey4f9a';
@@ -787,7 +788,7 @@ describe('createPolygonClient', () => {
   });
 });
 
-describe('classifyUpstreamError', () => {
+describe('the kind each failure carries', () => {
   it.each([
     [429, { 'retry-after': '7' }, { kind: 'rate-limited', retryAfterMs: 7_000 }],
     [401, {}, { kind: 'auth' }],
@@ -797,22 +798,21 @@ describe('classifyUpstreamError', () => {
   ])('reads HTTP %i as the kind the error carries', async (status, headers, expected) => {
     // Prepare
     agent.get(BASE).intercept({ path: GROUPED_PATH }).reply(status, '', { headers });
-    const err = await caught(makeClient({ maxAttempts: 1 }).groupedDaily('2024-03-08'));
 
     // Act
-    const info = classifyUpstreamError(err);
+    const err = await caught(makeClient({ maxAttempts: 1 }).groupedDaily('2024-03-08'));
 
-    // Assess
-    expect(info).toEqual({ ...expected, message: `${err.name}: ${err.message}` });
-    expect((err as PolygonError).kind).toBe(info.kind);
+    // Assess: an upstream failure the refresh job reads the kind off.
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ ...expected, status });
   });
 
-  it('reads an exhausted request budget, and anything else as other', () => {
-    expect(classifyUpstreamError(new BudgetExhaustedError(3_000))).toEqual({
-      kind: 'budget',
-      retryAfterMs: 3_000,
-      message: 'BudgetExhaustedError: Polygon request budget exhausted; next permit in 3 s',
-    });
-    expect(classifyUpstreamError('boom')).toEqual({ kind: 'other', message: 'boom' });
+  it('makes an exhausted request budget an upstream failure of kind budget, named as before', () => {
+    const err = new BudgetExhaustedError(3_000);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ kind: 'budget', retryAfterMs: 3_000 });
+    expect(errorText(err)).toBe(
+      'BudgetExhaustedError: Polygon request budget exhausted; next permit in 3 s',
+    );
   });
 });

@@ -18,7 +18,6 @@ import {
   type RefreshJobDeps,
   type RefreshOutcome,
   type RepriceSummary,
-  type UpstreamErrorInfo,
 } from '../../../../lambdas/market-data/refresh-job';
 import { BACKFILL_SESSIONS } from '../../../../lambdas/market-data/domain/refresh-plan';
 import {
@@ -28,6 +27,9 @@ import {
   type TickerDataRow,
 } from '../../../../lambdas/market-data/domain/ticker-rows';
 import { MAX_MESSAGE_BYTES } from '../../../../lambdas/platform/job-queue';
+import { UpstreamError, type UpstreamErrorKind } from '../../../../lambdas/platform/upstream-error';
+import { polygonError } from '../../../../lambdas/market-data/adapters/polygon-error';
+import { BudgetExhaustedError } from '../../../../lambdas/market-data/adapters/request-budget';
 
 const SESSION = '2026-11-20';
 const PREV = previousTradingDay(SESSION);
@@ -51,12 +53,9 @@ const barOf = (ticker: string, session: string): BarLike => {
 const dayBefore = (date: string) =>
   new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
-/** An upstream failure as the fetchers throw it; the fake classifier reads `info`. */
-class UpstreamError extends Error {
-  constructor(readonly info: UpstreamErrorInfo) {
-    super(info.message);
-  }
-}
+/** An upstream failure of a kind, as the fetchers (or the request budget in them) throw it. */
+const upstream = (kind: UpstreamErrorKind, retryAfterMs?: number) =>
+  new UpstreamError(kind, { kind, name: 'TestUpstreamError', retryAfterMs });
 
 /**
  * A plain in-memory world: a market where `traded` symbols have a bar every trading day, a
@@ -69,7 +68,7 @@ class World {
   readonly table = new Map<string, Map<string, Record<string, unknown>>>();
   readonly memo = new Map<string, string>();
   /** Failures thrown by the next fetches, in order (`on` restricts one to a call key). */
-  failures: { info: UpstreamErrorInfo; on?: string }[] = [];
+  failures: { error: Error; on?: string }[] = [];
   calls: string[] = [];
   deferred: { job: RefreshJob; delaySeconds: number }[] = [];
   puts: TickerDataRow[][] = [];
@@ -120,7 +119,7 @@ class World {
     const next = this.failures[0];
     if (next && (next.on === undefined || next.on === key)) {
       this.failures.shift();
-      throw new UpstreamError(next.info);
+      throw next.error;
     }
   }
 
@@ -140,8 +139,6 @@ class World {
             .map((d) => barOf(ticker, d));
         },
       },
-      classify: (err) =>
-        err instanceof UpstreamError ? err.info : { kind: 'other', message: String(err) },
       history: {
         latestRows: async (ticker, limit) => {
           this.reads.push({ ticker, limit });
@@ -314,41 +311,32 @@ describe('runRefreshJob: deferral', () => {
     return { world, job: jobFor(['NVDA', 'AAA', 'BBB', 'CCC']) };
   };
 
-  it.each<[string, UpstreamErrorInfo, string, number]>([
+  it.each<[string, Error, string, number]>([
+    ['the budget is spent', new BudgetExhaustedError(12_345), 'budget', 13],
+    ['the budget gives no hint', upstream('budget'), 'budget', 60],
+    ['Polygon answers 429', upstream('rate-limited'), 'rate-limited', 60],
+    ['Polygon answers 429 with Retry-After', upstream('rate-limited', 1_500), 'rate-limited', 2],
     [
-      'the budget is spent',
-      { kind: 'budget', retryAfterMs: 12_345, message: 'budget' },
-      'budget',
-      13,
-    ],
-    ['the budget gives no hint', { kind: 'budget', message: 'budget' }, 'budget', 60],
-    ['Polygon answers 429', { kind: 'rate-limited', message: '429' }, 'rate-limited', 60],
-    [
-      'Polygon answers 429 with Retry-After',
-      { kind: 'rate-limited', retryAfterMs: 1_500, message: '429' },
+      'Polygon answers 429 (the client error)',
+      polygonError('PolygonRateLimitedError', '429', { retryAfterMs: 1_500 }),
       'rate-limited',
       2,
     ],
     [
       'Polygon answers 403 (session not published)',
-      { kind: 'not-available', message: '403' },
+      upstream('not-available'),
       'not-published',
       900,
     ],
-    ['Polygon answers 5xx', { kind: 'server', message: '503' }, 'upstream-error', 300],
-    ['the request times out', { kind: 'network', message: 'timeout' }, 'upstream-error', 300],
-    [
-      'the wait is longer than SQS allows',
-      { kind: 'budget', retryAfterMs: 3_600_000, message: 'budget' },
-      'budget',
-      900,
-    ],
+    ['Polygon answers 5xx', upstream('server'), 'upstream-error', 300],
+    ['the request times out', upstream('network'), 'upstream-error', 300],
+    ['the wait is longer than SQS allows', new BudgetExhaustedError(3_600_000), 'budget', 900],
   ])(
     're-enqueues the job when %s, keeping its plan and its finished calls',
-    async (_, info, reason, delay) => {
+    async (_, error, reason, delay) => {
       // Prepare: the third call (history of BBB) fails.
       const { world, job } = prepare();
-      world.failures = [{ info, on: 'range:BBB' }];
+      world.failures = [{ error, on: 'range:BBB' }];
 
       // Act
       const outcome = await runRefreshJob(job, world.deps());
@@ -430,7 +418,7 @@ describe('runRefreshJob: deferral', () => {
   it(`gives up after ${MAX_DEFERRALS} deferrals so that the job reaches the DLQ`, async () => {
     // Prepare
     const { world, job } = prepare();
-    world.failures = [{ info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' } }];
+    world.failures = [{ error: new BudgetExhaustedError(1_000) }];
 
     // Act + Assess
     await expect(runRefreshJob({ ...job, deferrals: MAX_DEFERRALS }, world.deps())).rejects.toThrow(
@@ -442,7 +430,7 @@ describe('runRefreshJob: deferral', () => {
   it('still defers on the last allowed attempt', async () => {
     // Prepare
     const { world, job } = prepare();
-    world.failures = [{ info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' } }];
+    world.failures = [{ error: new BudgetExhaustedError(1_000) }];
 
     // Act
     const outcome = await runRefreshJob({ ...job, deferrals: MAX_DEFERRALS - 1 }, world.deps());
@@ -452,32 +440,40 @@ describe('runRefreshJob: deferral', () => {
     expect(world.deferred[0].job.deferrals).toBe(MAX_DEFERRALS);
   });
 
-  it.each<UpstreamErrorInfo['kind']>(['auth', 'request', 'bad-response', 'other'])(
-    'fails loudly (no deferral) on a %s error',
-    async (kind) => {
-      // Prepare
-      const { world, job } = prepare();
-      world.failures = [{ info: { kind, message: `Unknown API Key (${kind})` } }];
+  it.each<[string, Error, string]>([
+    [
+      'auth',
+      polygonError('PolygonAuthError', 'Unknown API Key'),
+      'PolygonAuthError: Unknown API Key',
+    ],
+    [
+      'bad-response',
+      polygonError('PolygonBadResponseError', 'results is not an array'),
+      'PolygonBadResponseError: results is not an array',
+    ],
+    ['other', polygonError('PolygonRequestError', 'HTTP 400'), 'PolygonRequestError: HTTP 400'],
+    ['non-upstream', new TypeError('bars is not iterable'), 'TypeError: bars is not iterable'],
+  ])('fails loudly (no deferral) on a %s error', async (_, failure, text) => {
+    // Prepare
+    const { world, job } = prepare();
+    world.failures = [{ error: failure }];
 
-      // Act
-      const error: unknown = await runRefreshJob(job, world.deps()).catch((e: unknown) => e);
+    // Act
+    const error: unknown = await runRefreshJob(job, world.deps()).catch((e: unknown) => e);
 
-      // Assess
-      expect(error).toBeInstanceOf(RefreshFailedError);
-      expect((error as Error).message).toBe(
-        `Polygon grouped daily ${SESSION} failed: Unknown API Key (${kind})`,
-      );
-      expect(world.deferred).toEqual([]);
-      expect(world.repriced).toEqual([]);
-    },
-  );
+    // Assess: the message names the call and the error as `name: message`.
+    expect(error).toBeInstanceOf(RefreshFailedError);
+    expect((error as Error).message).toBe(`Polygon grouped daily ${SESSION} failed: ${text}`);
+    expect(world.deferred).toEqual([]);
+    expect(world.repriced).toEqual([]);
+  });
 
   it('resumes a deferred job where it stopped and ends with the rows of an uninterrupted one', async () => {
     // Prepare: a run that is deferred twice (429, then budget), and a control run that is not.
     const { world, job } = prepare();
     world.failures = [
-      { info: { kind: 'rate-limited', message: '429' }, on: 'range:BBB' },
-      { info: { kind: 'budget', retryAfterMs: 500, message: 'budget' }, on: 'range:CCC' },
+      { error: upstream('rate-limited'), on: 'range:BBB' },
+      { error: new BudgetExhaustedError(500), on: 'range:CCC' },
     ];
     const control = prepare();
     const expected = done(await runRefreshJob(control.job, control.world.deps()));
@@ -523,12 +519,7 @@ describe('runRefreshJob: deferral', () => {
     const before = new Map(world.rows('NVDA').map((r) => [String(r.asOf), r]));
     // The 101st grouped day fails: the first 100 (oldest first) are fetched and kept.
     const days = tradingDaysBack(SESSION, BACKFILL_SESSIONS);
-    world.failures = [
-      {
-        info: { kind: 'budget', retryAfterMs: 1_000, message: 'budget' },
-        on: `grouped:${days[100]}`,
-      },
-    ];
+    world.failures = [{ error: new BudgetExhaustedError(1_000), on: `grouped:${days[100]}` }];
 
     // Act
     const outcome = await runRefreshJob(jobFor(['NVDA', ...newcomers]), world.deps());
@@ -558,7 +549,7 @@ describe('runRefreshJob: message size at the bound', () => {
       (_, i) => `T${String(i).padStart(9, '0')}`,
     );
     const world = new World([]);
-    world.failures = [{ info: { kind: 'budget', retryAfterMs: 60_000, message: 'budget' } }];
+    world.failures = [{ error: new BudgetExhaustedError(60_000) }];
 
     // Act
     const outcome = await runRefreshJob(jobFor(tickers), world.deps());
