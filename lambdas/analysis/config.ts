@@ -1,4 +1,5 @@
 import { positiveIntEnv, requireEnv } from '../platform/config';
+import { portfolioTablesConfig } from '../portfolios/config';
 
 /**
  * Default Grok model when the stage config sets none. `grok-4-1-fast-reasoning` (and the other
@@ -47,8 +48,7 @@ export interface AnalysisConfig {
 /** Reads the fan-out's environment contract once per cold start; a missing name throws. */
 export function analysisFanOutConfig(env: NodeJS.ProcessEnv = process.env): AnalysisFanOutConfig {
   return {
-    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
-    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    ...portfolioTablesConfig(env),
     analysisQueueUrl: requireEnv('ANALYSIS_QUEUE_URL', env),
   };
 }
@@ -58,8 +58,7 @@ export function analysisConfig(env: NodeJS.ProcessEnv = process.env): AnalysisCo
   return {
     analysesTable: requireEnv('ANALYSES_TABLE', env),
     tickerDataTable: requireEnv('TICKER_DATA_TABLE', env),
-    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
-    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    ...portfolioTablesConfig(env),
     stateTable: requireEnv('STATE_TABLE', env),
     xaiApiUrl: env.XAI_API_URL || DEFAULT_XAI_API_URL,
     xaiModel: env.XAI_MODEL?.trim() || DEFAULT_XAI_MODEL,

@@ -1,4 +1,4 @@
-import type { MetricName } from '../platform/metrics';
+import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics';
 import { UpstreamError } from '../platform/upstream-error';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import type { PositionRecord } from './domain/holdings';
@@ -35,20 +35,10 @@ export type AnalysisMetric = Extract<
   | 'XaiCreditsExhausted'
 >;
 
-/** Structured log sink (Powertools `Logger` methods fit). */
-export type AnalysisLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  message: string,
-  data?: Record<string, unknown>,
-) => void;
+export type AnalysisLog = FlowLog;
 
 /** Metrics and logs, shared by both flows. */
-export interface AnalysisObservability {
-  readonly count: (metric: AnalysisMetric, value: number) => void;
-  readonly log: AnalysisLog;
-  /** Tags every following log line with the run's id (carried from analyzePortfolios). */
-  readonly correlate: (runId: string) => void;
-}
+export type AnalysisObservability = FlowObservability<AnalysisMetric>;
 
 /** The fan-out's view of the portfolio tables. */
 export interface PortfolioDirectory {

@@ -1,4 +1,5 @@
 import { positiveIntEnv, requireEnv } from '../platform/config';
+import { portfolioTablesConfig } from '../portfolios/config';
 
 /**
  * The market-data functions' environment contract, one reader per function: each requires only
@@ -41,8 +42,7 @@ export interface CheckFreshnessConfig {
 
 export function processTickersConfig(env: NodeJS.ProcessEnv = process.env): ProcessTickersConfig {
   return {
-    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
-    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    ...portfolioTablesConfig(env),
     tickerQueueUrl: requireEnv('SQS_QUEUE_URL', env),
   };
 }
@@ -51,8 +51,7 @@ export function processTickersConfig(env: NodeJS.ProcessEnv = process.env): Proc
 export function processTickerConfig(env: NodeJS.ProcessEnv = process.env): ProcessTickerConfig {
   return {
     tickerDataTable: requireEnv('TICKER_DATA_TABLE', env),
-    portfoliosTable: requireEnv('PORTFOLIOS_TABLE', env),
-    positionsTable: requireEnv('POSITIONS_TABLE', env),
+    ...portfolioTablesConfig(env),
     stateTable: requireEnv('STATE_TABLE', env),
     tickerQueueUrl: requireEnv('SQS_QUEUE_URL', env),
     polygonBaseUrl: env.POLYGON_BASE_URL || 'https://api.polygon.io',

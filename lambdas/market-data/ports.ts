@@ -1,4 +1,4 @@
-import type { MetricName } from '../platform/metrics';
+import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics';
 import type { RefreshJob, RepriceSummary } from './refresh-job/job';
 import type { BarLike, TickerDataRow } from './domain/ticker-rows';
 
@@ -25,19 +25,10 @@ export type MarketMetric = Extract<
   | 'RefreshFailures'
 >;
 
-export type Log = (
-  level: 'info' | 'warn' | 'error',
-  message: string,
-  data?: Record<string, unknown>,
-) => void;
+export type Log = FlowLog;
 
 /** Metrics and logs (Powertools in the wiring). */
-export interface Observability {
-  readonly count: (metric: MarketMetric, value: number) => void;
-  readonly log: Log;
-  /** Tags every following log line with the run's id (carried from processTickers in each job). */
-  readonly correlate: (runId: string) => void;
-}
+export type Observability = FlowObservability<MarketMetric>;
 
 /**
  * Polygon's daily bars (the Polygon client). A failed call throws an `UpstreamError` whose kind

@@ -41,3 +41,21 @@ export const METRICS = {
 } as const satisfies Record<string, { unit: 'Count' | 'NoUnit'; help: string }>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** Structured log sink of the flows (Powertools `Logger` methods fit; see observability.ts). */
+export type FlowLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  data?: Record<string, unknown>,
+) => void;
+
+/**
+ * What every flow reports through: counters (metric names from {@link METRICS}), log lines and
+ * the run's correlation id. Pure types, so a feature's ports can name it without the SDK.
+ */
+export interface FlowObservability<M extends MetricName = MetricName> {
+  readonly count: (metric: M, value: number) => void;
+  readonly log: FlowLog;
+  /** Tags every following log line with the run's id (carried from the fan-out in each message). */
+  readonly correlate: (runId: string) => void;
+}
