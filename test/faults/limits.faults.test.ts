@@ -43,6 +43,7 @@ import {
   startWorld,
   USER_A,
   type World,
+  RESET_TIMEOUT_MS,
 } from './harness/world';
 
 let world: World;
@@ -61,7 +62,7 @@ afterAll(async () => {
 beforeEach(async () => {
   proxy.mode = { kind: 'pass' };
   await world.reset();
-});
+}, RESET_TIMEOUT_MS);
 
 const bytesOf = (body: unknown) =>
   Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));

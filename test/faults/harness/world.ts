@@ -343,6 +343,12 @@ Promise.resolve(mod.handler(workerData.event, context)).then(
 `;
 
 /**
+ * How long emptying the world before a case may take: it waits out the budget window (about
+ * 2 s) and clears the tables, which on a loaded 2-core machine took over jest's 5-s default.
+ */
+export const RESET_TIMEOUT_MS = 30_000;
+
+/**
  * Starts a world for the calling test file (closed after its last test) and empties it before
  * each case; `use` receives it once it is up.
  */
@@ -353,7 +359,7 @@ export function useWorld(name: string, use: (world: World) => void): void {
     use(world);
   }, 60_000);
   afterAll(() => world?.close());
-  beforeEach(() => world!.reset());
+  beforeEach(() => world!.reset(), RESET_TIMEOUT_MS);
 }
 
 /** Starts the world for one test file; `name` names its log file. */
