@@ -93,7 +93,7 @@ export function checkPortfolio(item: Item): Checked<Portfolio> {
   return {
     ok: true,
     value: {
-      id: clip(id, 200),
+      id,
       name: typeof item.name === 'string' ? item.name : undefined,
       userId: typeof item.userId === 'string' ? item.userId : undefined,
       isActive: typeof item.isActive === 'boolean' ? item.isActive : undefined,
