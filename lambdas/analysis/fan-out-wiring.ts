@@ -5,6 +5,7 @@ import { sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { flowObservability } from '../platform/observability';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
+import { reportInvalidRecords } from '../portfolios/records';
 
 /**
  * Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start.
@@ -15,7 +16,10 @@ export function createAnalyzePortfoliosDeps(
   env: NodeJS.ProcessEnv = process.env,
 ): AnalyzePortfoliosDeps {
   const config = analysisFanOutConfig(env);
-  const portfolios = portfolioRepositoryFor(config) satisfies PortfolioDirectory;
+  const portfolios = portfolioRepositoryFor(
+    config,
+    reportInvalidRecords(flowObservability),
+  ) satisfies PortfolioDirectory;
   const queue = createJobQueue({
     client: sqsClient(),
     queueUrl: config.analysisQueueUrl,

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { createAnalysisRepository } from './adapters/analysis-repository';
 import { documentClient } from '../platform/aws-clients';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
+import { reportInvalidRecords } from '../portfolios/records';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import { createXaiClient } from './adapters/xai-client';
 import type {
@@ -24,7 +25,10 @@ import { apiKeyResolver } from '../platform/secrets';
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
   const plain = documentClient(false);
-  const portfolios = portfolioRepositoryFor(config) satisfies PortfolioReader;
+  const portfolios = portfolioRepositoryFor(
+    config,
+    reportInvalidRecords(flowObservability),
+  ) satisfies PortfolioReader;
   const store = createAnalysisRepository({
     client: plain,
     analysesTable: config.analysesTable,

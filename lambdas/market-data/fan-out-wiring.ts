@@ -3,6 +3,7 @@ import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { correlate, countMetric, logAt } from '../platform/observability';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
+import { reportInvalidRecords } from '../portfolios/records';
 import { processTickersConfig } from './config';
 import type { ProcessTickersDeps } from './flows';
 import type { HeldPositions, JobSender, Observability } from './ports';
@@ -22,6 +23,7 @@ export function createProcessTickersDeps(env: NodeJS.ProcessEnv = process.env): 
     client: documentClient(true),
     portfoliosTable: config.portfoliosTable,
     positionsTable: config.positionsTable,
+    onInvalid: reportInvalidRecords(observability),
   });
   const queue = createJobQueue({ client: sqsClient(), queueUrl: config.tickerQueueUrl });
   return {

@@ -166,7 +166,11 @@ export async function processTickerFlow(
     return runAndCount(job, deps);
   }
   return processQueueBatch(event.records, {
-    schema: refreshJobSchema,
+    // A session after the latest completed one could only defer until MAX_DEFERRALS: malformed too.
+    schema: refreshJobSchema.refine(
+      (job) => job.session <= latestCompletedSession(deps.job.runtime.now()),
+      { message: 'is after the latest completed session (not yet traded)', path: ['session'] },
+    ),
     malformed: (record, problem) => {
       obs.count('MalformedMessages', 1);
       obs.log('error', 'Malformed ticker-processing message acknowledged without processing', {

@@ -5,6 +5,7 @@ import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createNoDataMemo } from './adapters/no-data-memo';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
+import { reportInvalidRecords } from '../portfolios/records';
 import { createRequestBudget } from './adapters/request-budget';
 import { createRefreshMarker } from './adapters/refresh-marker';
 import { createTickerDataRepository } from './adapters/ticker-data-repository';
@@ -51,6 +52,7 @@ export function createProcessTickerDeps(
       client: documentClient(true),
       portfoliosTable: config.portfoliosTable,
       positionsTable: config.positionsTable,
+      onInvalid: reportInvalidRecords(observability),
     }) satisfies PositionPrices,
     deferrals: createJobQueue({
       client: sqsClient(),

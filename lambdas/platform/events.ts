@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { grouped } from './text';
+import { normaliseTicker } from './ticker';
 
 /**
  * The event shapes each function accepts, and one parser per function that names what was
@@ -14,8 +15,6 @@ export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';
 }
 
-const TICKER_PATTERN = /^[A-Z][A-Z0-9.-]{0,9}$/;
-
 /**
  * Most tickers a manual `processTickers` event may list: 10,000, one refresh job's worth
  * (MAX_TICKERS_PER_JOB), so a manual run queues a single job. A longer list is refused whole
@@ -24,21 +23,8 @@ const TICKER_PATTERN = /^[A-Z][A-Z0-9.-]{0,9}$/;
  */
 export const MAX_TICKERS_PER_MANUAL_RUN = 10_000;
 
-/** Normalises a symbol (trim, upper-case) and checks it: 1-10 chars, letters/digits/`.`/`-`. */
-export function normaliseTicker(
-  raw: unknown,
-): { ok: true; ticker: string } | { ok: false; reason: string } {
-  if (typeof raw !== 'string')
-    return { ok: false, reason: `not a string (${JSON.stringify(raw)})` };
-  const ticker = raw.trim().toUpperCase();
-  if (!TICKER_PATTERN.test(ticker)) {
-    return {
-      ok: false,
-      reason: `"${raw}" is not a ticker (1-10 of A-Z, 0-9, ".", "-", starting with a letter)`,
-    };
-  }
-  return { ok: true, ticker };
-}
+/** The one symbol rule (re-exported: the handlers' parsers and the fan-out import it from here). */
+export { normaliseTicker } from './ticker';
 
 const scheduledEvent = z.object({
   source: z.literal('aws.events'),

@@ -7,36 +7,23 @@ import {
   paginateQuery,
   paginateScan,
   type DynamoDBDocumentClient,
-  type NativeAttributeValue,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
 import { documentClient } from '../platform/aws-clients';
 import { mapLimit } from '../platform/concurrency';
+import { normaliseTicker } from '../platform/ticker';
 import type { RepriceSummary } from '../market-data/refresh-job';
+import {
+  checkPortfolio,
+  checkPosition,
+  type InvalidRecord,
+  type InvalidRecordSink,
+  type Portfolio,
+  type PositionItem,
+} from './records';
 
-/**
- * A portfolio as this service reads it from `user-portfolios-{stage}` (both features: the
- * market-data refresh and the analysis read it through this one repository).
- */
-export interface Portfolio {
-  readonly id: string;
-  readonly userId?: string;
-  readonly name?: string;
-  readonly isActive?: boolean;
-}
-
-/** A position as read from `portfolio-positions-{stage}`, numbers as exact decimal strings. */
-export interface PositionItem {
-  readonly id: string;
-  readonly portfolioId: string;
-  readonly ticker: string;
-  readonly shares: string;
-  readonly costBasis: string;
-  readonly currentPrice?: string;
-  readonly marketValue?: string;
-  readonly unrealizedPL?: string;
-}
+export type { InvalidRecord, InvalidRecordSink, Portfolio, PositionItem } from './records';
 
 export interface PortfolioRepositoryOptions {
   /** A DocumentClient that unmarshalls numbers as NumberValue (exact decimals). */
@@ -47,40 +34,11 @@ export interface PortfolioRepositoryOptions {
   readonly positionsByPortfolioIndex?: string;
   readonly now?: () => number;
   readonly concurrency?: number;
-}
-
-const exact = (v: unknown): string => {
-  if (v instanceof NumberValue) return v.value;
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'string') return v;
-  return '';
-};
-
-const optionalExact = (v: unknown): string | undefined => (v === undefined ? undefined : exact(v));
-
-function toPortfolio(item: Record<string, unknown>): Portfolio {
-  return {
-    id: String(item.id),
-    name: typeof item.name === 'string' ? item.name : undefined,
-    userId: typeof item.userId === 'string' ? item.userId : undefined,
-    isActive: typeof item.isActive === 'boolean' ? item.isActive : undefined,
-  };
-}
-
-/** An item as the DocumentClient returns it (attribute values untyped, as before the split). */
-type Item = Record<string, NativeAttributeValue>;
-
-function toPosition(item: Item): PositionItem {
-  return {
-    id: String(item.id),
-    portfolioId: String(item.portfolioId),
-    ticker: typeof item.ticker === 'string' ? item.ticker : String(item.ticker ?? ''),
-    shares: exact(item.shares),
-    costBasis: exact(item.costBasis),
-    currentPrice: optionalExact(item.currentPrice),
-    marketValue: optionalExact(item.marketValue),
-    unrealizedPL: optionalExact(item.unrealizedPL),
-  };
+  /**
+   * Told of every portfolio or position item left out as unusable (see ./records.ts); the
+   * wiring passes {@link reportInvalidRecords}, which counts and logs each.
+   */
+  readonly onInvalid: InvalidRecordSink;
 }
 
 /**
@@ -122,7 +80,7 @@ export class PortfolioRepository {
     const out = await this.opts.client.send(
       new GetCommand({ TableName: this.opts.portfoliosTable, Key: { id }, ConsistentRead: true }),
     );
-    return out.Item ? toPortfolio(out.Item) : undefined;
+    return out.Item ? this.usable(checkPortfolio(out.Item)) : undefined;
   }
 
   /** Every position of one portfolio (all pages of the PortfolioIdIndex query). */
@@ -135,7 +93,10 @@ export class PortfolioRepository {
       ExpressionAttributeValues: { ':p': portfolioId },
     };
     for await (const page of paginateQuery({ client: this.opts.client }, input)) {
-      out.push(...(page.Items ?? []).map(toPosition));
+      for (const item of page.Items ?? []) {
+        const position = this.usable(checkPosition(item));
+        if (position) out.push(position);
+      }
     }
     return out;
   }
@@ -210,11 +171,10 @@ export class PortfolioRepository {
         );
         if (!fresh.Item) return 'deleted';
         if (fresh.Item.ticker !== position.ticker) return 'moved';
-        current = {
-          ...position,
-          shares: exact(fresh.Item.shares),
-          costBasis: exact(fresh.Item.costBasis),
-        };
+        const checked = checkPosition(fresh.Item);
+        // Edited into an unusable item meanwhile: left alone (and reported) like any other.
+        if (!checked.ok) return this.usable(checked) ?? 'moved';
+        current = { ...position, shares: checked.value.shares, costBasis: checked.value.costBasis };
       }
     }
     return 'conflict';
@@ -227,17 +187,27 @@ export class PortfolioRepository {
     const summary = { updated: 0, deleted: 0, moved: 0, conflicts: 0 };
     if (prices.size === 0) return summary;
     const holdings = await this.activePositions();
-    const targets = holdings
-      .flatMap((h) => h.positions)
-      .filter((p) => prices.has(p.ticker.trim().toUpperCase()));
-    await mapLimit(targets, this.concurrency, async (p) => {
-      const result = await this.updatePrice(p, prices.get(p.ticker.trim().toUpperCase())!.price);
+    const targets = holdings.flatMap((h) =>
+      h.positions.flatMap((p) => {
+        const price = prices.get(tickerOf(p));
+        return price ? [{ p, price: price.price }] : [];
+      }),
+    );
+    await mapLimit(targets, this.concurrency, async ({ p, price }) => {
+      const result = await this.updatePrice(p, price);
       if (result === 'updated') summary.updated++;
       else if (result === 'deleted') summary.deleted++;
       else if (result === 'moved') summary.moved++;
       else summary.conflicts++;
     });
     return summary;
+  }
+
+  /** The item when it is usable; otherwise tells `onInvalid` and returns undefined. */
+  private usable<T>(checked: { ok: true; value: T } | { ok: false; invalid: InvalidRecord }) {
+    if (checked.ok) return checked.value;
+    this.opts.onInvalid(checked.invalid);
+    return undefined;
   }
 
   /** The one scan of the portfolios table (all pages), optionally filtered by DynamoDB. */
@@ -250,10 +220,19 @@ export class PortfolioRepository {
       ExpressionAttributeNames: { '#n': 'name' },
     };
     for await (const page of paginateScan({ client: this.opts.client }, input)) {
-      out.push(...(page.Items ?? []).map(toPortfolio));
+      for (const item of page.Items ?? []) {
+        const portfolio = this.usable(checkPortfolio(item));
+        if (portfolio) out.push(portfolio);
+      }
     }
     return out;
   }
+}
+
+/** A checked position's ticker, normalised (checkPosition accepted it). */
+function tickerOf(p: PositionItem): string {
+  const t = normaliseTicker(p.ticker);
+  return t.ok ? t.ticker : '';
 }
 
 /** The repository (the factory the wiring of both features calls). */
@@ -265,13 +244,14 @@ export function createPortfolioRepository(opts: PortfolioRepositoryOptions): Por
  * The repository every function's wiring uses: the shared tables on the exact-number
  * DocumentClient (positions' shares and cost basis never pass through a float).
  */
-export function portfolioRepositoryFor(tables: {
-  readonly portfoliosTable: string;
-  readonly positionsTable: string;
-}): PortfolioRepository {
+export function portfolioRepositoryFor(
+  tables: { readonly portfoliosTable: string; readonly positionsTable: string },
+  onInvalid: InvalidRecordSink,
+): PortfolioRepository {
   return new PortfolioRepository({
     client: documentClient(true),
     portfoliosTable: tables.portfoliosTable,
     positionsTable: tables.positionsTable,
+    onInvalid,
   });
 }

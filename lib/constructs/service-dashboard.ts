@@ -124,8 +124,13 @@ export const BUSINESS_WIDGETS: readonly BusinessWidget[] = [
     width: 12,
   },
   {
-    title: 'Positions repriced vs skipped (deleted, moved, conflicting)',
-    left: [{ metric: 'PositionsUpdated' }, { metric: 'PositionsSkipped' }],
+    title: 'Positions repriced vs skipped (deleted, moved, conflicting) and unusable items',
+    left: [
+      { metric: 'PositionsUpdated' },
+      { metric: 'PositionsSkipped' },
+      { metric: 'InvalidPositions', label: 'unusable positions (bad ticker, shares, costBasis)' },
+      { metric: 'InvalidPortfolios', label: 'unusable portfolios (no id)' },
+    ],
     width: 8,
   },
   {

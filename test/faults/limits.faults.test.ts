@@ -32,7 +32,10 @@ import {
   type RefreshJob,
   type RefreshJobDeps,
 } from '../../lambdas/market-data/refresh-job';
-import { BACKFILL_SESSIONS } from '../../lambdas/market-data/domain/refresh-plan';
+import {
+  BACKFILL_SESSIONS,
+  RANGE_LOOKBACK_DAYS,
+} from '../../lambdas/market-data/domain/refresh-plan';
 import { BudgetExhaustedError } from '../../lambdas/market-data/adapters/request-budget';
 import { faultCase } from './harness/recorder';
 import {
@@ -218,7 +221,10 @@ faultCase(
     const range = (t: string) => ({
       kind: 'range' as const,
       ticker: t,
-      from: '2025-01-01',
+      // The earliest start the message bounds accept (refresh-job/bounds.ts), same length as any.
+      from: new Date(Date.parse(`${deferred.session}T00:00:00Z`) - RANGE_LOOKBACK_DAYS * 86_400_000)
+        .toISOString()
+        .slice(0, 10),
       to: deferred.session,
     });
     const calls = tickers.slice(0, BACKFILL_SESSIONS + 1).map(range);

@@ -1,5 +1,5 @@
 import Big from 'big.js';
-import { normalizeTicker } from './prompt';
+import { normaliseTicker } from '../../platform/ticker';
 import { nyDateOf } from '../../platform/ny-time';
 import { ownRows } from '../../market-data/domain/ticker-rows';
 
@@ -190,17 +190,17 @@ function groupByTicker(positions: readonly PositionRecord[]): {
   const invalidPositions: { id: string; reason: string }[] = [];
   const groups = new Map<string, TickerGroup>();
   for (const p of positions) {
-    const ticker = normalizeTicker(typeof p.ticker === 'string' ? p.ticker : '');
+    const symbol = normaliseTicker(p.ticker);
+    const ticker = symbol.ok ? symbol.ticker : '';
     const shares = decimal(p.shares);
     const cost = decimal(p.costBasis);
-    const problem =
-      ticker === ''
-        ? 'no ticker'
-        : !shares || shares.lte(0)
-          ? `shares ${JSON.stringify(p.shares)} is not a positive number`
-          : !cost || cost.lt(0)
-            ? `costBasis ${JSON.stringify(p.costBasis)} is not a number ≥ 0`
-            : undefined;
+    const problem = !symbol.ok
+      ? `ticker ${symbol.reason}`
+      : !shares || shares.lte(0)
+        ? `shares ${JSON.stringify(p.shares)} is not a positive number`
+        : !cost || cost.lt(0)
+          ? `costBasis ${JSON.stringify(p.costBasis)} is not a number ≥ 0`
+          : undefined;
     if (problem || !shares || !cost) {
       invalidPositions.push({ id: p.id, reason: problem ?? 'invalid' });
       continue;

@@ -6,6 +6,8 @@
  * first request; everything portfolio-specific goes into the user message.
  */
 
+import { tickerKey } from '../../platform/ticker';
+
 /** Version of the system prompt and user-message layout; stored with every analysis. */
 export const PROMPT_VERSION = 'v1';
 
@@ -161,10 +163,11 @@ export function analysisResponseSchema(tickers: readonly string[]): Record<strin
   };
 }
 
-/** Upper-cased, trimmed ticker: the form tickers are compared in. */
-export function normalizeTicker(ticker: string): string {
-  return ticker.trim().toUpperCase();
-}
+/**
+ * The form tickers are compared in (the platform's one symbol rule, lambdas/platform/ticker.ts):
+ * trimmed and upper-cased, or `''` for a symbol that is not a ticker (checked as ASCII first).
+ */
+export const normalizeTicker = tickerKey;
 
 function uniqueTickers(tickers: readonly string[]): string[] {
   return [...new Set(tickers.map(normalizeTicker).filter((t) => t.length > 0))];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RefreshPlan } from '../domain/refresh-plan';
+import { jobBoundsProblems } from './bounds';
 
 /** The refresh job's message, its outcome and its error types (no behaviour). */
 
@@ -58,9 +59,13 @@ export const refreshJobSchema = z
       .strict()
       .optional(),
     done: z.array(z.string()).default([]),
-    deferrals: z.number().int().min(0).default(0),
+    deferrals: z.number().int().min(0).max(MAX_DEFERRALS).default(0),
   })
-  .strict();
+  .strict()
+  // Beyond the shape: a real trading-day session and a plan the planner could have made (./bounds.ts).
+  .superRefine((job, ctx) => {
+    for (const message of jobBoundsProblems(job)) ctx.addIssue({ code: 'custom', message });
+  });
 
 export type RefreshJob = z.infer<typeof refreshJobSchema>;
 

@@ -208,13 +208,25 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'Bad input',
     'B03',
     'Tickers with spaces, lower case and symbols in positions',
-    'Trimmed/upper-cased when valid and refreshed; invalid ones reported with their position id and left untouched',
+    'Trimmed/upper-cased when valid and refreshed; invalid ones skipped at the edge (InvalidPositions, one WARN line naming each position id) and left untouched',
   ),
   spec(
     'Bad input',
     'B04',
     'A manual analysis by a portfolio name that matches two portfolios',
     'Refused with both ids listed and how to pick one; no xAI call, nothing stored',
+  ),
+  spec(
+    'Bad input',
+    'B05',
+    'Broken positions written by the portfolio API: no shares, costBasis "n/a", shares as text, a non-ASCII ticker ("ıbm"), next to sound lots of the same tickers',
+    'Each broken position is skipped, counted (InvalidPositions) and named in a WARN line, and left untouched; every sound position (also of the same ticker) is priced, both portfolios analysed; no job fails, nothing in a DLQ',
+  ),
+  spec(
+    'Bad input',
+    'B06',
+    'Corrupted refresh jobs: session 2024-13-45, a weekend, a session not yet traded, a forged plan of 5,000 calls, 1,000,000 deferrals',
+    'Each is dropped as malformed (MalformedMessages, ERROR with its messageId), never retried and no Polygon call spent on it; the good night completes',
   ),
   spec(
     'Input limits',

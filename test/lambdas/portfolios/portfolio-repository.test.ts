@@ -75,6 +75,9 @@ const repo = () =>
     client: doc,
     portfoliosTable: dynamo.names.portfolios,
     positionsTable: dynamo.names.positions,
+    onInvalid: (r) => {
+      throw new Error(`unexpected unusable ${r.kind} ${r.id}: ${r.reason}`);
+    },
   });
 
 describe('PortfolioRepository look-ups', () => {

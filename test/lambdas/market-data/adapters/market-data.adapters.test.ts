@@ -295,6 +295,9 @@ describe('portfolio repository', () => {
       portfoliosTable: portfolios(),
       positionsTable: positions(),
       now: () => Date.parse('2026-11-21T04:35:00.000Z'),
+      onInvalid: (r) => {
+        throw new Error(`unexpected unusable ${r.kind} ${r.id}: ${r.reason}`);
+      },
     });
 
   it('reads every page of the portfolio scan and of the positions query', async () => {
