@@ -156,6 +156,12 @@ async function scorePortfolio(
       id,
     );
   }
+  if (answer.warnings.length > 0) {
+    deps.obs.log('warn', 'xAI answer repaired or reshaped before storing', {
+      portfolioId: id,
+      warnings: answer.warnings,
+    });
+  }
   const input = { portfolioId: id, portfolioName, summary, dataAsOf, userPrompt: prompt.user };
   return analysisRow(
     {
