@@ -54,7 +54,7 @@ export async function analyzePortfolioFlow(
   }
 }
 
-/** One portfolio per record; a failure is retried exactly when its disposition says `retry`. */
+/** One portfolio per record; a failure is retried when its disposition says `retry` or `wait`. */
 function analyzeBatch(
   records: readonly SqsRecordLike[],
   deps: AnalyzePortfolioDeps,
@@ -89,7 +89,9 @@ function analyzeBatch(
         receiveCount: record.attributes?.ApproximateReceiveCount,
         runId: message.runId,
       });
-      return failure.disposition === 'retry' ? 'retry' : 'acknowledge';
+      return failure.disposition === 'retry' || failure.disposition === 'wait'
+        ? 'retry'
+        : 'acknowledge';
     },
   });
 }

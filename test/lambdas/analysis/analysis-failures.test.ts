@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as analyzePortfolio } from '../../../lambdas/handlers/analyze-portfolio';
 import { analysisKey } from '../../../lambdas/analysis/flows';
 import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
+import type { BatchAnalysisResult } from '../../../lambdas/analysis/types';
 import { logger } from '../../../lambdas/platform/observability';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startXaiSimulator, type XaiSimMode, type XaiSimulator } from '../../../sim/xai-simulator';
@@ -239,7 +240,7 @@ describe('manual invocations', () => {
 });
 
 describe('claims', () => {
-  it('skips a record while a live claim is held and takes over one whose lease ran out', async () => {
+  it('retries a record while a live claim is held and takes over one whose lease ran out', async () => {
     // Prepare
     const key = claimKey(CLAIMED);
     const live = {
@@ -258,7 +259,7 @@ describe('claims', () => {
     const afterLapse = await analyzePortfolio(recordFor(CLAIMED), context());
 
     // Assess
-    expect(whileLive).toEqual({ batchItemFailures: [] });
+    expect((whileLive as BatchAnalysisResult).batchItemFailures).toHaveLength(1);
     expect(afterLapse).toEqual({ batchItemFailures: [] });
     expect(xai.requests.length - before).toBe(1);
     expect(await rows(CLAIMED)).toHaveLength(1);

@@ -115,7 +115,7 @@ describe('analyzePortfolioFlow (queue records)', () => {
     expect(f.counts.get('AnalysesSkipped')).toBe(1);
   });
 
-  it('acknowledges a duplicate while another attempt holds a live claim', async () => {
+  it('retries (does not acknowledge) a record while another attempt holds a live claim', async () => {
     // Prepare
     const f = fakeAnalysis();
     const key = analysisKey({
@@ -135,10 +135,43 @@ describe('analyzePortfolioFlow (queue records)', () => {
     const result = await analyzePortfolioFlow(sqs(message()), f.deps);
 
     // Assess
-    expect(result).toEqual({ batchItemFailures: [] });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
     expect(f.requests).toHaveLength(0);
     expect(f.claims.get(key)?.owner).toBe('other');
-    expect(f.counts.get('AnalysesSkipped')).toBe(1);
+    expect(f.counts.get('AnalysesSkipped')).toBeUndefined();
+    expect(f.counts.get('AnalysisFailures')).toBeUndefined();
+    expect(f.logs.filter((l) => l.level === 'error')).toEqual([]);
+    expect(f.logs.map((l) => l.message)).toContain(
+      'Analysis postponed (in-progress); the record is retried after the lease',
+    );
+  });
+
+  it('analyses a record retried after the holder of the claim failed and released it', async () => {
+    // Prepare: the holder (e.g. a manual run) held the claim on the first receive, then failed.
+    const f = fakeAnalysis();
+    const key = analysisKey({
+      portfolioId: 'p1',
+      model: MODEL,
+      promptVersion: PROMPT_VERSION,
+      dataAsOf: '2026-11-23',
+    });
+    f.claims.set(key, {
+      status: 'in-progress',
+      owner: 'other',
+      leaseUntil: NOW + 60_000,
+      claimedAt: 'x',
+    });
+    const first = await analyzePortfolioFlow(sqs(message()), f.deps);
+    f.claims.delete(key);
+
+    // Act
+    const retried = await analyzePortfolioFlow(sqs(message()), f.deps);
+
+    // Assess
+    expect((first as BatchAnalysisResult).batchItemFailures).toHaveLength(1);
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(f.rows).toHaveLength(1);
+    expect(f.claims.get(key)?.status).toBe('done');
   });
 
   it('takes over a claim whose lease ran out (a crashed attempt) and stores the analysis', async () => {
