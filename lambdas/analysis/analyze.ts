@@ -14,6 +14,7 @@ import {
 } from './domain/prompt';
 import { errorText } from '../platform/text';
 import { AnalysisFailedError, XAI_KINDS } from './failures';
+import { withPaidGuard } from './paid-guard';
 import {
   isCompletionFailure,
   type AnalysisObservability,
@@ -39,6 +40,8 @@ export const TICKER_ROWS_READ = 10;
 export interface AnalysisOptions {
   readonly force: boolean;
   readonly runId: string;
+  /** A queue record (its paid defects are not paid for again: paid-guard.ts). */
+  readonly queued: boolean;
 }
 
 /** Analyses one portfolio; throws an {@link AnalysisFailedError} (or an internal error). */
@@ -63,8 +66,9 @@ export async function analyzePortfolio(
     promptVersion: PROMPT_VERSION,
     dataAsOf,
   });
+  const guarded = { portfolioId: id, key, runId: opts.runId, queued: opts.queued };
   const claimed = await withClaim({ key, portfolioId: id, dataAsOf, force: opts.force }, deps, () =>
-    scorePortfolio(portfolio, summary, dataAsOf, opts, deps),
+    withPaidGuard(guarded, deps, () => scorePortfolio(portfolio, summary, dataAsOf, opts, deps)),
   );
   if (claimed.status === 'skipped') return claimed;
   const { row, timestamp } = claimed;

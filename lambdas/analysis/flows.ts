@@ -48,7 +48,7 @@ export async function analyzePortfolioFlow(
     throw failure;
   }
   try {
-    return await analyzePortfolio(portfolio, { force: event.force, runId }, deps);
+    return await analyzePortfolio(portfolio, { force: event.force, runId, queued: false }, deps);
   } catch (err) {
     throw reportFailure(toFailure(err, portfolio.id), deps.obs, { runId });
   }
@@ -81,7 +81,8 @@ function analyzeBatch(
         );
       }
       const runId = message.runId ?? `sqs-${record.messageId}`;
-      return analyzePortfolio(portfolio, { force: message.force ?? false, runId }, deps);
+      const opts = { force: message.force ?? false, runId, queued: true };
+      return analyzePortfolio(portfolio, opts, deps);
     },
     failed: (err, message, record) => {
       const failure = reportFailure(toFailure(err, message.portfolioId), obs, {
