@@ -9,9 +9,10 @@ import {
   PROMPT_VERSION,
   analysisResponseSchema,
   buildAnalysisPrompt,
-  normalizeTicker,
   type AnalysisPrompt,
 } from './domain/prompt';
+import { MAX_HOLDINGS_PER_ANALYSIS, cleanPortfolioName } from './domain/user-text';
+import { normaliseTicker } from '../platform/events';
 import { errorText } from '../platform/text';
 import { AnalysisFailedError, XAI_KINDS } from './failures';
 import { withPaidGuard } from './paid-guard';
@@ -97,9 +98,8 @@ async function loadHoldings(id: string, deps: AnalyzePortfolioDeps): Promise<Hol
       id,
     );
   }
-  const tickers = [
-    ...new Set(positions.map((p) => normalizeTicker(String(p.ticker ?? ''))).filter(Boolean)),
-  ];
+  const symbols = positions.map((p) => normaliseTicker(p.ticker));
+  const tickers = [...new Set(symbols.flatMap((t) => (t.ok ? [t.ticker] : [])))];
   const items = await mapLimit(tickers, deps.runtime.concurrency, (t) =>
     deps.marketRows.latestRows(t, TICKER_ROWS_READ),
   );
@@ -110,6 +110,15 @@ async function loadHoldings(id: string, deps: AnalyzePortfolioDeps): Promise<Hol
       portfolioId: id,
       invalidPositions: summary.invalidPositions.slice(0, 20),
     });
+  }
+  if (summary.holdings.length > MAX_HOLDINGS_PER_ANALYSIS) {
+    throw new AnalysisFailedError(
+      'too-many-holdings',
+      `Portfolio ${id} holds ${summary.holdings.length} tickers, over the ${MAX_HOLDINGS_PER_ANALYSIS} one analysis scores ` +
+        '(MAX_HOLDINGS_PER_ANALYSIS: the most whose answer fits the completion budget); nothing was sent to xAI. ' +
+        'Split the holdings across portfolios of at most that many tickers.',
+      id,
+    );
   }
   return summary;
 }
@@ -135,7 +144,7 @@ async function scorePortfolio(
   deps: AnalyzePortfolioDeps,
 ): Promise<AnalysisRow> {
   const id = portfolio.id;
-  const portfolioName = portfolio.name ?? '';
+  const portfolioName = cleanPortfolioName(portfolio.name);
   const prompt = buildAnalysisPrompt({
     portfolioName,
     holdings: summary.holdings.map((h) => ({

@@ -14,6 +14,7 @@ export type AnalysisFailureKind =
   | 'inactive'
   | 'no-positions'
   | 'no-market-data'
+  | 'too-many-holdings'
   | 'in-progress'
   | 'xai-unavailable'
   | 'xai-auth'
@@ -42,6 +43,7 @@ const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   inactive: 'skip',
   'no-positions': 'skip',
   'no-market-data': 'poison',
+  'too-many-holdings': 'poison',
   'in-progress': 'wait',
   'xai-unavailable': 'retry',
   'xai-auth': 'retry',
