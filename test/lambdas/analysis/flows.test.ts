@@ -635,3 +635,75 @@ describe('user-controlled text on its way to the prompt', () => {
     await expect(run).rejects.toThrow(`No portfolio is named "${long}"`);
   });
 });
+
+describe('repaired answers', () => {
+  it('stores an answer that scored a ticker twice with the first score, and logs a WARN', async () => {
+    // Prepare
+    const f = fakeAnalysis();
+    f.answerWith((ts) =>
+      JSON.stringify({
+        scores: [
+          ...ts.map((t) => ({ ticker: t, score: 1, reason: `first ${t}` })),
+          { ticker: ts[0], score: -9, reason: 'second' },
+          { ticker: 'TSLA', score: 5, reason: 'not held' },
+        ],
+      }),
+    );
+
+    // Act
+    const result = await analyzePortfolioFlow(sqs(message()), f.deps);
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    const parsed = JSON.parse(f.rows[0].parsed_data) as { ticker: string; score: number }[];
+    expect(parsed.map((e) => [e.ticker, e.score])).toEqual([
+      ['NVDA', 1],
+      ['AAPL', 1],
+    ]);
+    const warn = f.logs.find((l) => l.message === 'xAI answer repaired or reshaped before storing');
+    expect(warn?.level).toBe('warn');
+    expect(warn?.data?.warnings).toEqual([
+      'kept the first of several scores for NVDA',
+      'dropped scores for tickers not asked for: TSLA',
+    ]);
+  });
+});
+
+describe('the paid guard', () => {
+  it('still sends a manual invocation whose queued record used up its paid attempts', async () => {
+    // Prepare
+    const f = fakeAnalysis();
+    f.answerWith(() => '{"scores": []}');
+    await analyzePortfolioFlow(sqs(message()), f.deps);
+    await analyzePortfolioFlow(sqs(message()), f.deps);
+    await analyzePortfolioFlow(sqs(message()), f.deps);
+    f.answerWith((ts) =>
+      JSON.stringify({ scores: ts.map((t) => ({ ticker: t, score: 0, reason: 'ok' })) }),
+    );
+
+    // Act
+    const result = await analyzePortfolioFlow(
+      { kind: 'byId', portfolioId: 'p1', force: false },
+      f.deps,
+    );
+
+    // Assess
+    expect(f.requests).toHaveLength(3);
+    expect(result).toMatchObject({ status: 'stored' });
+  });
+
+  it('sends the one retry of a record whose first paid answer was a refusal', async () => {
+    // Prepare: one paid defect, then a good answer on the retry.
+    const f = fakeAnalysis();
+    f.failNextWith(xaiError('XaiRefusalError', 'xAI model refused to answer: no'));
+    await analyzePortfolioFlow(sqs(message()), f.deps);
+
+    // Act
+    const retried = await analyzePortfolioFlow(sqs(message()), f.deps);
+
+    // Assess
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(f.requests).toHaveLength(2);
+    expect(f.rows).toHaveLength(1);
+  });
+});
