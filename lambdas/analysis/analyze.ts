@@ -9,11 +9,13 @@ import {
   PROMPT_VERSION,
   analysisResponseSchema,
   buildAnalysisPrompt,
-  normalizeTicker,
   type AnalysisPrompt,
 } from './domain/prompt';
+import { MAX_HOLDINGS_PER_ANALYSIS, cleanPortfolioName } from './domain/user-text';
+import { normaliseTicker } from '../platform/events';
 import { errorText } from '../platform/text';
 import { AnalysisFailedError, XAI_KINDS } from './failures';
+import { withPaidGuard } from './paid-guard';
 import {
   isCompletionFailure,
   type AnalysisObservability,
@@ -39,6 +41,8 @@ export const TICKER_ROWS_READ = 10;
 export interface AnalysisOptions {
   readonly force: boolean;
   readonly runId: string;
+  /** A queue record (its paid defects are not paid for again: paid-guard.ts). */
+  readonly queued: boolean;
 }
 
 /** Analyses one portfolio; throws an {@link AnalysisFailedError} (or an internal error). */
@@ -63,8 +67,9 @@ export async function analyzePortfolio(
     promptVersion: PROMPT_VERSION,
     dataAsOf,
   });
+  const guarded = { portfolioId: id, key, runId: opts.runId, queued: opts.queued };
   const claimed = await withClaim({ key, portfolioId: id, dataAsOf, force: opts.force }, deps, () =>
-    scorePortfolio(portfolio, summary, dataAsOf, opts, deps),
+    withPaidGuard(guarded, deps, () => scorePortfolio(portfolio, summary, dataAsOf, opts, deps)),
   );
   if (claimed.status === 'skipped') return claimed;
   const { row, timestamp } = claimed;
@@ -93,9 +98,8 @@ async function loadHoldings(id: string, deps: AnalyzePortfolioDeps): Promise<Hol
       id,
     );
   }
-  const tickers = [
-    ...new Set(positions.map((p) => normalizeTicker(String(p.ticker ?? ''))).filter(Boolean)),
-  ];
+  const symbols = positions.map((p) => normaliseTicker(p.ticker));
+  const tickers = [...new Set(symbols.flatMap((t) => (t.ok ? [t.ticker] : [])))];
   const items = await mapLimit(tickers, deps.runtime.concurrency, (t) =>
     deps.marketRows.latestRows(t, TICKER_ROWS_READ),
   );
@@ -106,6 +110,15 @@ async function loadHoldings(id: string, deps: AnalyzePortfolioDeps): Promise<Hol
       portfolioId: id,
       invalidPositions: summary.invalidPositions.slice(0, 20),
     });
+  }
+  if (summary.holdings.length > MAX_HOLDINGS_PER_ANALYSIS) {
+    throw new AnalysisFailedError(
+      'too-many-holdings',
+      `Portfolio ${id} holds ${summary.holdings.length} tickers, over the ${MAX_HOLDINGS_PER_ANALYSIS} one analysis scores ` +
+        '(MAX_HOLDINGS_PER_ANALYSIS: the most whose answer fits the completion budget); nothing was sent to xAI. ' +
+        'Split the holdings across portfolios of at most that many tickers.',
+      id,
+    );
   }
   return summary;
 }
@@ -131,7 +144,7 @@ async function scorePortfolio(
   deps: AnalyzePortfolioDeps,
 ): Promise<AnalysisRow> {
   const id = portfolio.id;
-  const portfolioName = portfolio.name ?? '';
+  const portfolioName = cleanPortfolioName(portfolio.name);
   const prompt = buildAnalysisPrompt({
     portfolioName,
     holdings: summary.holdings.map((h) => ({
@@ -155,6 +168,12 @@ async function scorePortfolio(
       `xAI answer for portfolio ${id} was rejected (${answer.error}); nothing was stored`,
       id,
     );
+  }
+  if (answer.warnings.length > 0) {
+    deps.obs.log('warn', 'xAI answer repaired or reshaped before storing', {
+      portfolioId: id,
+      warnings: answer.warnings,
+    });
   }
   const input = { portfolioId: id, portfolioName, summary, dataAsOf, userPrompt: prompt.user };
   return analysisRow(

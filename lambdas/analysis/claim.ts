@@ -51,8 +51,10 @@ export type ClaimedRun =
 
 /**
  * Claims `target.key` and runs `run` under it. A done key is skipped (the stored analysis is
- * returned), a live claim of another attempt fails with `in-progress`, and a lapsed claim is taken
- * over: first looking for the row its attempt may have stored before it died.
+ * returned), a live claim of another attempt fails with `in-progress` (a queue record is then
+ * retried after the lease, never acknowledged: if the holder fails, the analysis still happens),
+ * and a lapsed claim is taken over: first looking for the row its attempt may have stored before
+ * it died.
  */
 export async function withClaim(
   target: ClaimTarget,

@@ -14,6 +14,7 @@ export type AnalysisFailureKind =
   | 'inactive'
   | 'no-positions'
   | 'no-market-data'
+  | 'too-many-holdings'
   | 'in-progress'
   | 'xai-unavailable'
   | 'xai-auth'
@@ -29,16 +30,21 @@ export type AnalysisFailureKind =
  * For a queue record: `skip` acknowledges quietly (the portfolio is gone, inactive or empty
  * since it was queued), `poison` acknowledges loudly (ERROR + AnalysisFailures: a retry cannot
  * help), `retry` fails the record so SQS redelivers it and, after maxReceiveCount, moves it to
- * the DLQ (which alarms). Every xAI failure retries: transient ones may pass, and the permanent
- * ones (credits, key, refusal, truncation, invalid answer) must reach the DLQ.
+ * the DLQ (which alarms), `wait` fails the record quietly (WARN): another invocation holds its
+ * claim, and SQS redelivers it after the visibility timeout (6 × the function timeout, longer
+ * than any claim's lease), when the claim is done, released or lapsed. Every xAI failure
+ * retries: transient ones may pass, and the permanent ones (credits, key, refusal, truncation,
+ * invalid answer) must reach the DLQ; the paid and the halting ones are not sent to xAI again
+ * on those retries (PAID_DEFECTS, HALTING_KINDS in analyze.ts / paid-guard.ts).
  */
-const DISPOSITION: Record<AnalysisFailureKind, 'skip' | 'poison' | 'retry'> = {
+const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   'not-found': 'skip',
   'ambiguous-name': 'poison',
   inactive: 'skip',
   'no-positions': 'skip',
   'no-market-data': 'poison',
-  'in-progress': 'skip',
+  'too-many-holdings': 'poison',
+  'in-progress': 'wait',
   'xai-unavailable': 'retry',
   'xai-auth': 'retry',
   'xai-credits-exhausted': 'retry',
@@ -49,6 +55,9 @@ const DISPOSITION: Record<AnalysisFailureKind, 'skip' | 'poison' | 'retry'> = {
   'invalid-answer': 'retry',
   internal: 'retry',
 };
+
+/** What a queue record does about a failure (see DISPOSITION). */
+export type Disposition = 'skip' | 'poison' | 'retry' | 'wait';
 
 /** An analysis that stored nothing; the message says what was wrong. */
 export class AnalysisFailedError extends Error {
@@ -64,7 +73,7 @@ export class AnalysisFailedError extends Error {
   }
 
   /** What a queue-triggered invocation does with the record. */
-  get disposition(): 'skip' | 'poison' | 'retry' {
+  get disposition(): Disposition {
     return DISPOSITION[this.kind];
   }
 }
@@ -111,6 +120,12 @@ export function reportFailure(
   if (failure.disposition === 'skip') {
     deps.count('AnalysesSkipped', 1);
     deps.log('warn', `Analysis skipped (${failure.kind})`, data);
+  } else if (failure.disposition === 'wait') {
+    deps.log(
+      'warn',
+      `Analysis postponed (${failure.kind}); the record is retried after the lease`,
+      data,
+    );
   } else {
     deps.count('AnalysisFailures', 1);
     deps.log(

@@ -2,6 +2,7 @@ import type { AnalyzePortfolioEvent, SqsRecordLike } from '../platform/events';
 import { processQueueBatch, type MalformedProblem, type QueueRecord } from '../platform/sqs-batch';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import { analyzePortfolio } from './analyze';
+import { echo } from './domain/user-text';
 import { AnalysisFailedError, reportFailure, toFailure } from './failures';
 import type { AnalyzePortfolioDeps } from './ports';
 import {
@@ -48,13 +49,13 @@ export async function analyzePortfolioFlow(
     throw failure;
   }
   try {
-    return await analyzePortfolio(portfolio, { force: event.force, runId }, deps);
+    return await analyzePortfolio(portfolio, { force: event.force, runId, queued: false }, deps);
   } catch (err) {
     throw reportFailure(toFailure(err, portfolio.id), deps.obs, { runId });
   }
 }
 
-/** One portfolio per record; a failure is retried exactly when its disposition says `retry`. */
+/** One portfolio per record; a failure is retried when its disposition says `retry` or `wait`. */
 function analyzeBatch(
   records: readonly SqsRecordLike[],
   deps: AnalyzePortfolioDeps,
@@ -81,7 +82,8 @@ function analyzeBatch(
         );
       }
       const runId = message.runId ?? `sqs-${record.messageId}`;
-      return analyzePortfolio(portfolio, { force: message.force ?? false, runId }, deps);
+      const opts = { force: message.force ?? false, runId, queued: true };
+      return analyzePortfolio(portfolio, opts, deps);
     },
     failed: (err, message, record) => {
       const failure = reportFailure(toFailure(err, message.portfolioId), obs, {
@@ -89,7 +91,9 @@ function analyzeBatch(
         receiveCount: record.attributes?.ApproximateReceiveCount,
         runId: message.runId,
       });
-      return failure.disposition === 'retry' ? 'retry' : 'acknowledge';
+      return failure.disposition === 'retry' || failure.disposition === 'wait'
+        ? 'retry'
+        : 'acknowledge';
     },
   });
 }
@@ -106,7 +110,7 @@ async function resolveManualTarget(
   if (portfolio.isActive === false) {
     throw new AnalysisFailedError(
       'inactive',
-      `Portfolio ${portfolio.id} ("${portfolio.name ?? ''}") is inactive (isActive = false); inactive portfolios are not analysed`,
+      `Portfolio ${portfolio.id} (${echo(portfolio.name ?? '')}) is inactive (isActive = false); inactive portfolios are not analysed`,
       portfolio.id,
     );
   }
@@ -115,14 +119,15 @@ async function resolveManualTarget(
 
 async function portfolioById(id: string, deps: AnalyzePortfolioDeps): Promise<Portfolio> {
   const portfolio = await deps.portfolios.getPortfolio(id);
-  if (!portfolio) throw new AnalysisFailedError('not-found', `No portfolio with id "${id}"`, id);
+  if (!portfolio)
+    throw new AnalysisFailedError('not-found', `No portfolio with id ${echo(id)}`, id);
   return portfolio;
 }
 
 async function portfolioByName(name: string, deps: AnalyzePortfolioDeps): Promise<Portfolio> {
   const matches = await deps.portfolios.findPortfoliosByName(name);
   if (matches.length === 0) {
-    throw new AnalysisFailedError('not-found', `No portfolio is named "${name}"`);
+    throw new AnalysisFailedError('not-found', `No portfolio is named ${echo(name)}`);
   }
   if (matches.length > 1) {
     const ids = [...matches]
@@ -132,7 +137,7 @@ async function portfolioByName(name: string, deps: AnalyzePortfolioDeps): Promis
       );
     throw new AnalysisFailedError(
       'ambiguous-name',
-      `${matches.length} portfolios are named "${name}": ${ids.join(', ')}. ` +
+      `${matches.length} portfolios are named ${echo(name)}: ${ids.join(', ')}. ` +
         'Nothing was analysed; invoke again with {"portfolio_id": "<one of these ids>"}.',
     );
   }

@@ -10,6 +10,7 @@ import type {
   CompletionRequest,
   CompletionResult,
   CompletionUsage,
+  FailureMark,
 } from './types';
 
 /**
@@ -89,6 +90,16 @@ export interface AnalysisRows {
   latestAnalyses(portfolioId: string, limit: number): Promise<Record<string, unknown>[]>;
 }
 
+/** Marks of paid failures and halts (state table). */
+export interface FailureMarks {
+  /** Adds one failure to the mark under `key` (creating it); returns the new count. */
+  markFailure(
+    key: string,
+    mark: { kind: string; message: string; now: number; holdUntil: number },
+  ): Promise<number>;
+  failureMark(key: string): Promise<FailureMark | undefined>;
+}
+
 /** Claims and rows: one repository implements both. */
 export type AnalysisStore = ClaimStore & AnalysisRows;
 
@@ -137,6 +148,7 @@ export interface AnalyzePortfolioDeps {
   readonly portfolios: PortfolioReader;
   readonly marketRows: MarketRows;
   readonly store: AnalysisStore;
+  readonly marks: FailureMarks;
   readonly xai: Completions;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;

@@ -33,6 +33,16 @@ export type ClaimResult =
   | { readonly status: 'done'; readonly analysisTimestamp?: string }
   | { readonly status: 'in-progress'; readonly claimedAt?: string; readonly leaseUntil?: number };
 
+/** A failure remembered in the state table (lambdas/analysis/paid-guard.ts). */
+export interface FailureMark {
+  readonly kind: string;
+  readonly message: string;
+  /** Failures marked under this key. */
+  readonly count: number;
+  /** Unix ms until which the mark holds. */
+  readonly holdUntil: number;
+}
+
 /** Request for a claim. */
 export interface ClaimRequest {
   /** Unique per attempt; only the owner can complete or release the claim. */

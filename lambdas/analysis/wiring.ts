@@ -10,6 +10,7 @@ import type {
   AnalysisStore,
   AnalyzePortfolioDeps,
   Completions,
+  FailureMarks,
   MarketRows,
   PortfolioReader,
 } from './ports';
@@ -33,7 +34,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     client: plain,
     analysesTable: config.analysesTable,
     stateTable: config.stateTable,
-  }) satisfies AnalysisStore;
+  }) satisfies AnalysisStore & FailureMarks;
   const marketRows = createTickerDataRepository({
     client: plain,
     tableName: config.tickerDataTable,
@@ -57,6 +58,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       portfolios,
       marketRows,
       store,
+      marks: store,
       xai,
       runtime: {
         model: config.xaiModel,

@@ -38,6 +38,13 @@ export interface QueueConsumerConfig {
   readonly maxConcurrency: number;
   /** Receives before a message moves to the DLQ (≥ 5 so transient failures do not dead-letter). */
   readonly maxReceiveCount: number;
+  /**
+   * Days the queue keeps a message (its DLQ keeps 14, which must be longer: lib/constructs/work-queue.ts).
+   * A message lives at most 900 s of delay + maxReceiveCount × the visibility timeout (5 × 90 min
+   * for processTicker: 7.5 h; each deferral is a new message); 4 days also keeps a night's work
+   * through a consumer outage over a long weekend, after which the next nightly run queues afresh.
+   */
+  readonly retentionDays: number;
   /** Alarm when the oldest message is older than this many seconds. */
   readonly maxMessageAgeSeconds: number;
 }
@@ -150,6 +157,7 @@ const consumer: QueueConsumerConfig = {
   batchSize: 1,
   maxConcurrency: 2,
   maxReceiveCount: 5,
+  retentionDays: 4,
   maxMessageAgeSeconds: 3600,
 };
 

@@ -53,6 +53,7 @@ export class QueuePipeline {
       dlqName: `${spec.queue.name}-dlq-${config.stage}`,
       consumerTimeout: Duration.seconds(config.functions[consumer].timeoutSeconds),
       maxReceiveCount: consumerConfig.maxReceiveCount,
+      retentionDays: consumerConfig.retentionDays,
       removalPolicy: base.removalPolicy,
     });
     const queues: ServiceQueues = { [spec.queue.role]: this.workQueue };

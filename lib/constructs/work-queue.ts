@@ -11,10 +11,20 @@ export interface WorkQueueProps {
   readonly consumerTimeout: Duration;
   /** Receives before a message is moved to the DLQ. */
   readonly maxReceiveCount: number;
+  /** How long the source queue keeps a message, days (see {@link DLQ_RETENTION_DAYS}). */
+  readonly retentionDays: number;
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** An SQS work queue with its dead-letter queue: SSE, TLS-only, 14-day retention. */
+/**
+ * Retention of every DLQ: 14 days, SQS's maximum. SQS keeps a message's original enqueue time
+ * when it moves it to the DLQ, so the DLQ's retention must be longer than the source's, or a
+ * message that waited in the source expires early in the DLQ: with a 4-day source a failed
+ * message still has at least 10 days in the DLQ to be looked at and redriven.
+ */
+export const DLQ_RETENTION_DAYS = 14;
+
+/** An SQS work queue with its dead-letter queue: SSE, TLS-only, DLQ retention > the source's. */
 export class WorkQueue extends Construct {
   public readonly queue: sqs.Queue;
   public readonly dlq: sqs.Queue;
@@ -24,9 +34,25 @@ export class WorkQueue extends Construct {
     if (props.maxReceiveCount < 5) {
       throw new Error(`${id}: maxReceiveCount must be at least 5 (got ${props.maxReceiveCount}).`);
     }
+    const visibilitySeconds = props.consumerTimeout.toSeconds() * 6;
+    // A message's longest life in the source: the 900-s maximum delay, then every receive
+    // waiting out the visibility timeout before it is dead-lettered.
+    const longestLifeSeconds = 900 + props.maxReceiveCount * visibilitySeconds;
+    if (props.retentionDays * 86_400 <= longestLifeSeconds) {
+      throw new Error(
+        `${id}: retentionDays ${props.retentionDays} is too short: a message can live ${longestLifeSeconds} s ` +
+          `(900-s delay + ${props.maxReceiveCount} receives × ${visibilitySeconds}-s visibility) before it is dead-lettered.`,
+      );
+    }
+    if (props.retentionDays >= DLQ_RETENTION_DAYS) {
+      throw new Error(
+        `${id}: retentionDays ${props.retentionDays} must be shorter than the DLQ's ${DLQ_RETENTION_DAYS} days ` +
+          '(SQS keeps the original enqueue time when it dead-letters a message).',
+      );
+    }
     this.dlq = new sqs.Queue(this, 'Dlq', {
       queueName: props.dlqName,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       removalPolicy: props.removalPolicy,
@@ -35,8 +61,8 @@ export class WorkQueue extends Construct {
       queueName: props.queueName,
       // Lambda's guidance for SQS sources: at least 6 × the function timeout, so a batch being
       // retried by the poller is never handed to a second consumer mid-flight.
-      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(visibilitySeconds),
+      retentionPeriod: Duration.days(props.retentionDays),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.dlq, maxReceiveCount: props.maxReceiveCount },

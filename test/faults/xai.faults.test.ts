@@ -68,13 +68,17 @@ const num = (v: unknown) => Number(String(v));
 const attemptsOf = (rows: Record<string, any>[]) =>
   rows.map((r) => num(r.xaiAttempts)).sort((a, b) => a - b);
 
-/** The common part of a permanent failure: one request per delivery, 5 deliveries, the DLQ. */
+/**
+ * The common part of a permanent failure: `requests` xAI requests per portfolio (a paid defect
+ * is sent twice, then failed without a call), 5 deliveries each, all failed, the DLQ.
+ */
 async function expectPermanentFailure(
   night: Night,
   seeded: Seeded,
   kind: string,
+  requests: number[] = [2, 2],
 ): Promise<LogRecord[]> {
-  expect(requestCounts(night)).toEqual([5, 5]);
+  expect(requestCounts(night)).toEqual(requests);
   expect(retries(night)).toHaveLength(0);
   expect(night.metrics.AnalysisFailures).toBe(10);
   expect(night.metrics.AnalysesStored ?? 0).toBe(0);
@@ -123,17 +127,18 @@ faultCase('X02', async (rec) => {
   const night = await world.night();
 
   rec.did(describeNight(night));
+  const counts = requestCounts(night);
   rec.did(
-    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (one per delivery, no ` +
-      `retry within an invocation); ${night.metrics.XaiCreditsExhausted ?? 0} XaiCreditsExhausted`,
+    `xAI requests: ${counts.reduce((a, b) => a + b, 0)} in all (the run halts after the first ` +
+      `credits error; later deliveries fail without a call); ${night.metrics.XaiCreditsExhausted ?? 0} XaiCreditsExhausted`,
   );
-  expect(night.metrics.XaiCreditsExhausted ?? 0).toBeGreaterThanOrEqual(1);
-  expect(night.metrics.XaiCreditsExhausted).toBe(10);
-  await expectPermanentFailure(night, seeded, 'xai-credits-exhausted');
+  expect(counts).toEqual([1]);
+  expect(night.metrics.XaiCreditsExhausted).toBe(1);
+  await expectPermanentFailure(night, seeded, 'xai-credits-exhausted', [1]);
   await checkNight(world, seeded, night, rec, { failedPortfolios: [CORE, GROWTH] });
   rec.checked(
-    'XaiCreditsExhausted and AnalysisFailures counted',
-    'one xAI request per delivery (not retried by the client), 5 deliveries per portfolio',
+    'XaiCreditsExhausted counted once (its alarm fires once), AnalysisFailures for every delivery',
+    'one xAI request in the whole night instead of one per delivery; 5 deliveries per portfolio, then the DLQ',
     'no analysis row for the session',
   );
 });
@@ -266,8 +271,8 @@ faultCase('X07', async (rec) => {
 
   rec.did(describeNight(night));
   rec.did(
-    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (one per delivery, each a ` +
-      'refusal, not retried within an invocation)',
+    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (each a refusal: the ` +
+      'first delivery and one retry are sent, the other 3 deliveries fail without a call)',
   );
   await expectPermanentFailure(night, seeded, 'xai-refusal');
   // Refused answers are billed: their tokens are counted though nothing is stored.
@@ -275,6 +280,7 @@ faultCase('X07', async (rec) => {
   await checkNight(world, seeded, night, rec, { failedPortfolios: [CORE, GROWTH] });
   rec.checked(
     'every failure reported as xai-refusal, AnalysisFailures counted',
+    'a refusal is paid for twice per portfolio, not 5 times',
     'no analysis row for the session',
     "the refused answers' tokens were counted",
   );
@@ -322,8 +328,8 @@ faultCase('X09', async (rec) => {
 
   rec.did(describeNight(night));
   rec.did(
-    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (one per delivery, each ` +
-      'answer rejected by validation)',
+    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (each answer rejected by ` +
+      'validation: sent on the first delivery and one retry, not on the other 3)',
   );
   const lines = await expectPermanentFailure(night, seeded, 'invalid-answer');
   for (const r of lines) expect(String(r.error)).toMatch(/score 15 is outside/);
@@ -342,8 +348,8 @@ faultCase('X10', async (rec) => {
 
   rec.did(describeNight(night));
   rec.did(
-    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (one per delivery, each ` +
-      'answer rejected for a missing holding)',
+    `xAI requests per portfolio: ${requestCounts(night).join(' and ')} (each answer rejected for ` +
+      'a missing holding: sent on the first delivery and one retry, not on the other 3)',
   );
   const lines = await expectPermanentFailure(night, seeded, 'invalid-answer');
   for (const r of lines) expect(String(r.error)).toMatch(/missing scores for/);
@@ -351,5 +357,63 @@ faultCase('X10', async (rec) => {
   rec.checked(
     'every answer rejected as invalid (missing scores), AnalysisFailures counted',
     'no partial analysis row for the session',
+  );
+});
+
+faultCase('X11', async (rec) => {
+  const seeded = await world.seed();
+  // The same invalid answer on every request: xAI is paid twice per portfolio, then no more.
+  world.xai.setMode('out-of-range');
+
+  const night = await world.night();
+
+  rec.did(describeNight(night));
+  const lines = failureLines(night);
+  const notSent = lines.filter((r) => /not sent to xAI again/.test(String(r.error)));
+  rec.did(
+    `xAI requests per portfolio: ${requestCounts(night).join(' and ')}; ${notSent.length} of ` +
+      `${lines.length} failed deliveries were failed without a call, naming the last defect`,
+  );
+  await expectPermanentFailure(night, seeded, 'invalid-answer', [2, 2]);
+  expect(notSent).toHaveLength(6);
+  for (const r of notSent)
+    expect(String(r.error)).toMatch(/last 2 paid answers.*score 15 is outside/);
+  await checkNight(world, seeded, night, rec, { failedPortfolios: [CORE, GROWTH] });
+  rec.checked(
+    'each portfolio sent to xAI twice (the first delivery and one retry), never 5 times',
+    'the 3 later deliveries failed at once with ERROR naming the portfolio and the defect, then the DLQ',
+  );
+});
+
+faultCase('X12', async (rec) => {
+  const seeded = await world.seed();
+  // The first analysis of the night succeeds, then the credits run out.
+  world.xai.setMode('credits-exhausted');
+  world.xai.setMode('ok', { times: 1 });
+
+  const night = await world.night();
+
+  rec.did(describeNight(night));
+  const rows = await tonightsAnalyses(seeded);
+  const stored = rows.map((r) => String(r.portfolio));
+  const failed = [CORE, GROWTH].filter((p) => !stored.includes(p));
+  rec.did(
+    `the first portfolio was analysed; the second hit exhausted credits once, then its other 4 ` +
+      `deliveries failed without a call; xAI requests per portfolio: ${requestCounts(night).join(' and ')}`,
+  );
+  expect(stored).toHaveLength(1);
+  expect(failed).toHaveLength(1);
+  expect(requestCounts(night)).toEqual([1, 1]);
+  expect(night.metrics.XaiCreditsExhausted).toBe(1);
+  expect(night.metrics.AnalysisFailures).toBe(5);
+  const lines = failureLines(night);
+  expect(new Set(lines.map((r) => r.kind))).toEqual(new Set(['xai-credits-exhausted']));
+  expect(new Set(lines.map((r) => r.portfolioId))).toEqual(new Set(failed));
+  expect(lines.filter((r) => /is halted until/.test(String(r.error)))).toHaveLength(4);
+  await checkNight(world, seeded, night, rec, { failedPortfolios: failed });
+  rec.checked(
+    'the analysis stored before the credits ran out stays',
+    'after the credits error the run sent nothing more to xAI (XaiCreditsExhausted counted once)',
+    'the failed portfolio reached the DLQ with the same reason on every delivery',
   );
 });

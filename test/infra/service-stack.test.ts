@@ -126,7 +126,12 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         const [, queue] = queues.find(
           ([, q]) => q.Properties.QueueName === `${queueName}-${stage}`,
         )!;
+        // SQS keeps the original enqueue time in the DLQ: its retention must be the longer one.
         expect(dlq.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+        expect(queue.Properties.MessageRetentionPeriod).toBe(4 * 24 * 3600);
+        expect(dlq.Properties.MessageRetentionPeriod).toBeGreaterThan(
+          queue.Properties.MessageRetentionPeriod,
+        );
         expect(queue.Properties.RedrivePolicy).toEqual({
           deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
           maxReceiveCount: consumerConfig.maxReceiveCount,

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { AnalysisRow, ClaimRequest, ClaimResult } from '../types';
+import type { AnalysisRow, ClaimRequest, ClaimResult, FailureMark } from '../types';
 
 /** Options of {@link createAnalysisRepository}. */
 export interface AnalysisRepositoryOptions {
@@ -136,6 +136,49 @@ export class AnalysisRepository {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
+  }
+
+  /**
+   * Adds one failure to the mark `pk` (state table, TTL a day after `holdUntil`): kind and
+   * message of the latest failure, the count of all. Returns the new count.
+   */
+  async markFailure(
+    pk: string,
+    mark: { kind: string; message: string; now: number; holdUntil: number },
+  ): Promise<number> {
+    const out = await this.opts.client.send(
+      new UpdateCommand({
+        TableName: this.opts.stateTable,
+        Key: { pk },
+        UpdateExpression:
+          'SET #kind = :kind, failureKind = :failureKind, message = :message, markedAt = :at, ' +
+          'holdUntil = :holdUntil, expiresAt = :exp ADD failures :one',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ExpressionAttributeValues: {
+          ':kind': 'failure-mark',
+          ':failureKind': mark.kind,
+          ':message': mark.message,
+          ':at': new Date(mark.now).toISOString(),
+          ':holdUntil': mark.holdUntil,
+          ':exp': Math.ceil(mark.holdUntil / 1000) + 86_400,
+          ':one': 1,
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.failures ?? 1);
+  }
+
+  /** The failure mark `pk`, if any. */
+  async failureMark(pk: string): Promise<FailureMark | undefined> {
+    const item = await this.getClaim(pk);
+    if (!item || item.kind !== 'failure-mark') return undefined;
+    return {
+      kind: stringOrUndefined(item.failureKind) ?? 'internal',
+      message: stringOrUndefined(item.message) ?? '',
+      count: Number(item.failures ?? 0),
+      holdUntil: Number(item.holdUntil ?? 0),
+    };
   }
 
   /**

@@ -81,8 +81,9 @@ const entrySchema = z.object(
  * map `{NVDA: {score, reason}}`).
  *
  * Rules: tickers are compared trimmed and upper-cased; every expected ticker must be scored
- * exactly once (missing or duplicated tickers fail); entries for tickers not expected are
- * dropped with a warning; `score` must be a finite JSON number; `reason` must be non-empty and
+ * (a missing ticker fails); repairable defects are repaired with a warning instead of paying for
+ * another answer that, at temperature 0, would likely repeat them: a ticker scored twice keeps
+ * its first valid entry, and entries for tickers not expected are dropped; `score` must be a finite JSON number; `reason` must be non-empty and
  * at most {@link MAX_REASON_CHARS} characters; the content at most {@link MAX_ANSWER_BYTES} bytes.
  *
  * Out-of-range scores are **rejected, not clamped**: the model was told the −10…10 range and
@@ -122,10 +123,12 @@ export function parseAnalysisAnswer(
   const missing = expected.filter((t) => !mentioned.has(t));
   const problems: string[] = [];
   if (missing.length > 0) problems.push(`missing scores for ${missing.join(', ')}`);
-  if (duplicates.size > 0) problems.push(`duplicate scores for ${[...duplicates].join(', ')}`);
   problems.push(...invalid);
   if (problems.length > 0) {
     return { ok: false, error: `answer rejected: ${problems.join('; ')}` };
+  }
+  if (duplicates.size > 0) {
+    warnings.push(`kept the first of several scores for ${[...duplicates].join(', ')}`);
   }
   if (extras.size > 0) {
     warnings.push(`dropped scores for tickers not asked for: ${[...extras].join(', ')}`);
@@ -148,6 +151,10 @@ function sortEntries(entries: readonly unknown[], expectedSet: ReadonlySet<strin
       return;
     }
     if (rawTicker) mentioned.add(rawTicker);
+    if (rawTicker && accepted.has(rawTicker)) {
+      duplicates.add(rawTicker);
+      return;
+    }
     const label = `entry ${index + 1}${rawTicker ? ` (${rawTicker})` : ''}`;
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) {
@@ -157,10 +164,6 @@ function sortEntries(entries: readonly unknown[], expectedSet: ReadonlySet<strin
       return;
     }
     const ticker = normalizeTicker(parsed.data.ticker);
-    if (accepted.has(ticker)) {
-      duplicates.add(ticker);
-      return;
-    }
     accepted.set(ticker, { ticker, score: parsed.data.score, reason: parsed.data.reason });
   });
   return { accepted, mentioned, duplicates, extras, invalid };

@@ -1,5 +1,6 @@
 import Big from 'big.js';
 import { normaliseTicker } from '../../platform/ticker';
+import { echo } from './user-text';
 import { nyDateOf } from '../../platform/ny-time';
 import { ownRows } from '../../market-data/domain/ticker-rows';
 
@@ -190,6 +191,7 @@ function groupByTicker(positions: readonly PositionRecord[]): {
   const invalidPositions: { id: string; reason: string }[] = [];
   const groups = new Map<string, TickerGroup>();
   for (const p of positions) {
+    // The refresh's symbol rule: a position it would not price is not scored either.
     const symbol = normaliseTicker(p.ticker);
     const ticker = symbol.ok ? symbol.ticker : '';
     const shares = decimal(p.shares);
@@ -197,9 +199,9 @@ function groupByTicker(positions: readonly PositionRecord[]): {
     const problem = !symbol.ok
       ? `ticker ${symbol.reason}`
       : !shares || shares.lte(0)
-        ? `shares ${JSON.stringify(p.shares)} is not a positive number`
+        ? `shares ${echo(p.shares)} is not a positive number`
         : !cost || cost.lt(0)
-          ? `costBasis ${JSON.stringify(p.costBasis)} is not a number ≥ 0`
+          ? `costBasis ${echo(p.costBasis)} is not a number ≥ 0`
           : undefined;
     if (problem || !shares || !cost) {
       invalidPositions.push({ id: p.id, reason: problem ?? 'invalid' });
@@ -225,8 +227,8 @@ function byValueThenTicker(a: Holding, b: Holding): number {
   return a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0;
 }
 
-function decimal(value: string | undefined): Big | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
+function decimal(value: unknown): Big | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
   try {
     return new Big(value.trim());
   } catch {

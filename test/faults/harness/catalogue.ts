@@ -105,7 +105,7 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'xAI',
     'X02',
     '429 credits exhausted (every request)',
-    'No row is written; XaiCreditsExhausted and AnalysisFailures are counted; each portfolio reaches the DLQ; the last good analysis stays the newest',
+    'No row is written; the run halts after the first credits error (one xAI call in all, XaiCreditsExhausted counted once); every delivery fails with the same reason; each portfolio reaches the DLQ; the last good analysis stays the newest',
   ),
   spec(
     'xAI',
@@ -130,7 +130,7 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'xAI',
     'X07',
     'A refusal (every request)',
-    'Nothing stored; each portfolio reaches the DLQ with AnalysisFailures counted; the last good analysis stays the newest',
+    'Nothing stored; sent twice per portfolio (a refusal repeats at temperature 0); each portfolio reaches the DLQ with AnalysisFailures counted; the last good analysis stays the newest',
   ),
   spec(
     'xAI',
@@ -142,13 +142,25 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'xAI',
     'X09',
     'Scores out of range (every request)',
-    'Rejected by validation; nothing stored; DLQ; the last good analysis stays the newest',
+    'Rejected by validation; sent twice per portfolio; nothing stored; DLQ; the last good analysis stays the newest',
   ),
   spec(
     'xAI',
     'X10',
     'An answer that misses a holding (every request)',
-    'Rejected: a partial analysis is never stored; DLQ; the last good analysis stays the newest',
+    'Rejected: a partial analysis is never stored; sent twice per portfolio; DLQ; the last good analysis stays the newest',
+  ),
+  spec(
+    'xAI',
+    'X11',
+    'The same invalid answer on every request (a repeated paid defect)',
+    'Paid twice per portfolio (first delivery and one retry), never 5 times; later deliveries fail at once with an ERROR naming the portfolio and the defect; DLQ',
+  ),
+  spec(
+    'xAI',
+    'X12',
+    'Credits exhausted mid-night (after the first analysis)',
+    'The stored analysis stays; the run sends nothing more to xAI; XaiCreditsExhausted counted once; the rest fail fast with the same reason and reach the DLQ',
   ),
   spec(
     'DynamoDB',

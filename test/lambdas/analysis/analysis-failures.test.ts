@@ -1,7 +1,9 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as analyzePortfolio } from '../../../lambdas/handlers/analyze-portfolio';
 import { analysisKey } from '../../../lambdas/analysis/flows';
 import { PROMPT_VERSION } from '../../../lambdas/analysis/domain/prompt';
+import { defectKey, haltKey } from '../../../lambdas/analysis/paid-guard';
+import type { BatchAnalysisResult } from '../../../lambdas/analysis/types';
 import { logger } from '../../../lambdas/platform/observability';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { startXaiSimulator, type XaiSimMode, type XaiSimulator } from '../../../sim/xai-simulator';
@@ -31,6 +33,10 @@ const NO_DATA = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
 const TWIN_A = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 const TWIN_B = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
 const CLAIMED = 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee';
+const PAID = 'f0f0f0f0-f0f0-4f0f-8f0f-f0f0f0f0f0f0';
+const HALT_A = 'f1f1f1f1-f1f1-4f1f-8f1f-f1f1f1f1f1f1';
+const HALT_B = 'f2f2f2f2-f2f2-4f2f-8f2f-f2f2f2f2f2f2';
+const MANUAL = 'f3f3f3f3-f3f3-4f3f-8f3f-f3f3f3f3f3f3';
 const DATA_AS_OF = '2026-11-23';
 
 let dynamo: LocalDynamo;
@@ -66,6 +72,10 @@ beforeAll(async () => {
     portfolioItem(TWIN_A, 'Growth'),
     portfolioItem(TWIN_B, 'Growth'),
     portfolioItem(CLAIMED, 'Claimed'),
+    portfolioItem(PAID, 'Paid'),
+    portfolioItem(HALT_A, 'Halt A'),
+    portfolioItem(HALT_B, 'Halt B'),
+    portfolioItem(MANUAL, 'Manual'),
   ]);
   await putAll(doc, dynamo.names.positions, [
     positionItem('f-1', GOOD, 'NVDA', '4', '500'),
@@ -75,6 +85,10 @@ beforeAll(async () => {
     positionItem('f-5', TWIN_A, 'NVDA', '1', '100'),
     positionItem('f-6', TWIN_B, 'AAPL', '1', '100'),
     positionItem('f-7', CLAIMED, 'AAPL', '1', '100'),
+    positionItem('f-8', PAID, 'NVDA', '1', '100'),
+    positionItem('f-9', HALT_A, 'NVDA', '1', '100'),
+    positionItem('f-10', HALT_B, 'AAPL', '1', '100'),
+    positionItem('f-11', MANUAL, 'AAPL', '1', '100'),
   ]);
   await putAll(doc, dynamo.names.tickerData, [
     tickerRow('NVDA', DATA_AS_OF, 181.5, 71.3, 169.9),
@@ -98,9 +112,18 @@ afterAll(async () => {
   await Promise.all([dynamo?.close(), xai?.close()]);
 });
 
-afterEach(() => {
+/** Each case starts without failure marks: no paid defect counted, no run halted. */
+async function clearMarks(): Promise<void> {
+  const keys = [haltKey('run-f'), ...[GOOD, PAID].map((p) => defectKey(claimKey(p)))];
+  for (const pk of keys) {
+    await doc.send(new DeleteCommand({ TableName: dynamo.names.state, Key: { pk } }));
+  }
+}
+
+afterEach(async () => {
   xai.setMode('ok');
   jest.restoreAllMocks();
+  await clearMarks();
 });
 
 describe('a failing analysis', () => {
@@ -162,6 +185,73 @@ describe('a failing analysis', () => {
       status: 'done',
       analysisTimestamp: stored[0].timestamp,
     });
+  });
+});
+
+describe('paid failures are not paid again', () => {
+  it('sends an answer that keeps failing validation twice, then fails the record without a call', async () => {
+    // Prepare
+    xai.setMode('out-of-range');
+    const errors = jest.spyOn(logger, 'error');
+    const before = xai.requests.length;
+
+    // Act: the first receive, its retry, and the three receives SQS still makes before the DLQ.
+    const results: unknown[] = [];
+    for (let receive = 1; receive <= 5; receive++) {
+      results.push(await analyzePortfolio(recordFor(PAID), context()));
+    }
+
+    // Assess
+    expect(xai.requests.length - before).toBe(2);
+    for (const result of results) {
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+    }
+    expect(errors).toHaveBeenLastCalledWith(
+      expect.stringContaining(`Analysis of portfolio ${PAID} failed (invalid-answer)`),
+      expect.objectContaining({
+        portfolioId: PAID,
+        error: expect.stringContaining('was not sent to xAI again: its last 2 paid answers'),
+      }),
+    );
+    expect(await rows(PAID)).toEqual([]);
+  });
+
+  it('halts the run after credits run out: the next portfolio fails fast with the same reason', async () => {
+    // Prepare
+    xai.setMode('credits-exhausted');
+    const errors = jest.spyOn(logger, 'error');
+    const before = xai.requests.length;
+
+    // Act
+    const first = await analyzePortfolio(recordFor(HALT_A), context());
+    const next = await analyzePortfolio(recordFor(HALT_B), context());
+
+    // Assess
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+    expect(next).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
+    expect(xai.requests.length - before).toBe(1);
+    expect(errors).toHaveBeenLastCalledWith(
+      expect.stringContaining(`Analysis of portfolio ${HALT_B} failed (xai-credits-exhausted)`),
+      expect.objectContaining({
+        error: expect.stringMatching(/run run-f is halted until .*credits exhausted/),
+      }),
+    );
+    expect(await stateItem(doc, dynamo.names.state, claimKey(HALT_B))).toBeUndefined();
+  });
+
+  it('still sends a manual invocation during a halt (an operator testing a fixed key)', async () => {
+    // Prepare
+    xai.setMode('credits-exhausted');
+    await analyzePortfolio(recordFor(HALT_A), context());
+    xai.setMode('ok');
+    const before = xai.requests.length;
+
+    // Act
+    const result = await analyzePortfolio({ portfolio_id: MANUAL }, context());
+
+    // Assess
+    expect(result).toMatchObject({ status: 'stored' });
+    expect(xai.requests.length - before).toBe(1);
   });
 });
 
@@ -239,7 +329,7 @@ describe('manual invocations', () => {
 });
 
 describe('claims', () => {
-  it('skips a record while a live claim is held and takes over one whose lease ran out', async () => {
+  it('retries a record while a live claim is held and takes over one whose lease ran out', async () => {
     // Prepare
     const key = claimKey(CLAIMED);
     const live = {
@@ -258,7 +348,7 @@ describe('claims', () => {
     const afterLapse = await analyzePortfolio(recordFor(CLAIMED), context());
 
     // Assess
-    expect(whileLive).toEqual({ batchItemFailures: [] });
+    expect((whileLive as BatchAnalysisResult).batchItemFailures).toHaveLength(1);
     expect(afterLapse).toEqual({ batchItemFailures: [] });
     expect(xai.requests.length - before).toBe(1);
     expect(await rows(CLAIMED)).toHaveLength(1);

@@ -5,6 +5,7 @@ import type {
   ClaimRequest,
   CompletionRequest,
   CompletionResult,
+  FailureMark,
 } from '../../../lambdas/analysis/types';
 import type { Portfolio } from '../../../lambdas/portfolios/portfolio-repository';
 import type { PositionRecord } from '../../../lambdas/analysis/domain/holdings';
@@ -131,6 +132,15 @@ export function fakeAnalysis(
         .slice(0, limit)
         .map((r) => ({ ...r })),
   };
+  const marks = new Map<string, FailureMark>();
+  const failureMarks: AnalyzePortfolioDeps['marks'] = {
+    markFailure: async (key, mark) => {
+      const count = (marks.get(key)?.count ?? 0) + 1;
+      marks.set(key, { kind: mark.kind, message: mark.message, holdUntil: mark.holdUntil, count });
+      return count;
+    },
+    failureMark: async (key) => marks.get(key),
+  };
   const complete = async (request: CompletionRequest): Promise<CompletionResult> => {
     requests.push(request);
     if (failNext) {
@@ -169,6 +179,7 @@ export function fakeAnalysis(
     },
     marketRows: { latestRows: async (t) => tickerItems[t] ?? [] },
     store,
+    marks: failureMarks,
     xai: { complete },
     runtime: {
       model: MODEL,
@@ -187,6 +198,7 @@ export function fakeAnalysis(
     deps,
     correlations,
     claims,
+    marks,
     rows,
     requests,
     counts,

@@ -147,17 +147,42 @@ describe('parseAnalysisAnswer', () => {
     expect(error).toBe('answer rejected: missing scores for AAPL, MSFT');
   });
 
-  it('fails on a ticker scored twice, even with the same values', () => {
+  it('repairs a ticker scored twice by keeping its first entry, with a warning', () => {
     // Act
-    const error = expectError(
+    const result = expectOk(
       parseAnalysisAnswer(
-        JSON.stringify({ scores: [...scores, { ...scores[0], ticker: 'nvda' }] }),
+        JSON.stringify({ scores: [...scores, { ...scores[0], ticker: 'nvda', score: 9 }] }),
         tickers,
       ),
     );
 
     // Assess
-    expect(error).toBe('answer rejected: duplicate scores for NVDA');
+    expect(result.scores).toEqual(scores);
+    expect(result.warnings).toEqual(['kept the first of several scores for NVDA']);
+  });
+
+  it('keeps the first entry of a duplicate even when the later one is invalid', () => {
+    // Act
+    const result = expectOk(
+      parseAnalysisAnswer(
+        JSON.stringify({ scores: [...scores, { ticker: 'AAPL', score: 99, reason: '' }] }),
+        tickers,
+      ),
+    );
+
+    // Assess
+    expect(result.scores).toEqual(scores);
+    expect(result.warnings).toEqual(['kept the first of several scores for AAPL']);
+  });
+
+  it('still fails on a missing ticker when another is duplicated', () => {
+    // Act
+    const error = expectError(
+      parseAnalysisAnswer(JSON.stringify({ scores: [scores[0], scores[0]] }), tickers),
+    );
+
+    // Assess
+    expect(error).toBe('answer rejected: missing scores for AAPL');
   });
 
   it.each([
