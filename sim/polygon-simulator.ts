@@ -585,6 +585,7 @@ export async function startPolygonSimulator(
       legacy: route.kind === 'legacy-splits',
       today: nyDateOf(now()),
       requestId: requestId(),
+      pageSize,
       nextUrl: (cursor) => {
         const next = new URL(`${baseUrl}${url.pathname}${url.search}`);
         next.searchParams.delete('apiKey');

@@ -210,6 +210,8 @@ export function answerSplits(
     readonly legacy: boolean;
     readonly today: string;
     readonly requestId: string;
+    /** Largest page the simulator serves, whatever the limit asked. */
+    readonly pageSize: number;
     readonly nextUrl: (cursor: string) => string;
   },
 ): SplitsAnswer {
@@ -223,15 +225,16 @@ export function answerSplits(
       : (a.s.executionDate < b.s.executionDate ? -1 : 1) * (query.desc ? -1 : 1),
   );
   const offset = cursorOffset(req.url.searchParams.get('cursor'));
-  const page = indexed.slice(offset, offset + query.limit);
+  const perPage = Math.min(query.limit, req.pageSize);
+  const page = indexed.slice(offset, offset + perPage);
   const body: Record<string, unknown> = {
     status: 'OK',
     request_id: req.requestId,
     results: page.map(({ s, i }) => resultOf(s, i, splits, req.today, req.legacy)),
   };
-  if (offset + query.limit < indexed.length)
+  if (offset + perPage < indexed.length)
     body.next_url = req.nextUrl(
-      Buffer.from(JSON.stringify({ offset: offset + query.limit })).toString('base64url'),
+      Buffer.from(JSON.stringify({ offset: offset + perPage })).toString('base64url'),
     );
   return { status: 200, body };
 }

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { createPolygonClient } from '../../lambdas/market-data/adapters/polygon-client';
 import {
   SIMULATOR_API_KEY,
   startPolygonSimulator,
@@ -218,5 +219,85 @@ describe('Polygon simulator: aggregates around splits', () => {
 
     // Assess
     expect(adjusted.c).toBe(syntheticAgg('NVDA', '2026-01-12').c);
+  });
+});
+
+describe('Polygon client: splits', () => {
+  const clientFor = (s: PolygonSimulator) =>
+    createPolygonClient({
+      baseUrl: s.url,
+      apiKey: () => Promise.resolve(SIMULATOR_API_KEY),
+      dispatcher,
+      timeoutMs: 2_000,
+      maxAttempts: 1,
+      sleep: () => Promise.resolve(),
+    });
+
+  it('reads every page of the execution-date window, ascending, key never in a query', async () => {
+    // Prepare
+    sim = await startPolygonSimulator({
+      now: () => NOW,
+      requestsPerMinute: 0,
+      pageSize: 1,
+      splits: SPLITS,
+    });
+
+    // Act
+    const splits = await clientFor(sim).splits('2026-01-13', '2026-01-16');
+
+    // Assess
+    expect(splits).toEqual([
+      { ticker: 'NVDA', executionDate: '2026-01-13', splitFrom: 1, splitTo: 10 },
+      { ticker: 'AAPL', executionDate: '2026-01-14', splitFrom: 4, splitTo: 1 },
+      { ticker: 'NVDA', executionDate: '2026-01-15', splitFrom: 1, splitTo: 2 },
+    ]);
+    expect(sim.requests).toHaveLength(3);
+    expect(sim.requests[0].path).toBe(
+      '/stocks/v1/splits?execution_date.gte=2026-01-13&execution_date.lte=2026-01-16&sort=execution_date.asc&limit=5000',
+    );
+    expect(sim.requests.every((r) => r.auth === 'bearer')).toBe(true);
+  });
+
+  it('rejects a malformed split naming the field, instead of ignoring it', async () => {
+    // Prepare
+    sim = await startPolygonSimulator({
+      now: () => NOW,
+      requestsPerMinute: 0,
+      fault: {
+        kind: 'status',
+        status: 200,
+        body: {
+          status: 'OK',
+          request_id: 'x',
+          results: [{ ticker: 'NVDA', execution_date: '2026-01-13', split_from: 0, split_to: 10 }],
+        },
+      },
+    });
+
+    // Act
+    const err = await clientFor(sim)
+      .splits('2026-01-13', '2026-01-16')
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+
+    // Assess
+    expect(err?.name).toBe('PolygonBadResponseError');
+    expect(err?.message).toMatch(/malformed split.*split_from/s);
+  });
+
+  it('refuses a window that is not two ordered dates before any request', async () => {
+    // Prepare
+    sim = await startPolygonSimulator({ now: () => NOW });
+
+    // Act
+    const reversed = clientFor(sim).splits('2026-01-16', '2026-01-13');
+    const bad = clientFor(sim).splits('yesterday', '2026-01-13');
+
+    // Assess
+    await expect(reversed).rejects.toThrow(/after/);
+    await expect(bad).rejects.toThrow(/YYYY-MM-DD/);
+    expect(sim.requests).toHaveLength(0);
   });
 });
