@@ -21,6 +21,7 @@ export const METRICS = {
   PositionsUpdated: { unit: 'Count', help: 'positions repriced' },
   PositionsSkipped: { unit: 'Count', help: 'positions left alone' },
   RefreshFailures: { unit: 'Count', help: 'refresh jobs that failed' },
+  SplitsApplied: { unit: 'Count', help: 'stock splits whose history was re-based' },
   // both consumers
   MalformedMessages: { unit: 'Count', help: 'queue messages that cannot be read' },
   // analysis

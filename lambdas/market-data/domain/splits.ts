@@ -65,6 +65,25 @@ export function rebaseRow(row: TickerDataRow, factor: number, rebasedAt: string)
 }
 
 /**
+ * The executed splits (as of `rebasedAt`) that would re-base at least one of the rows: the ones
+ * the refresh tells people about (a split learnt again later re-bases nothing).
+ */
+export function splitsRebasing(
+  rows: readonly TickerDataRow[],
+  splits: readonly SplitEvent[],
+  rebasedAt: string,
+): SplitEvent[] {
+  const today = basisDate({ fetchedAt: rebasedAt });
+  return splits.filter(
+    (s) =>
+      s.executionDate <= today &&
+      rows.some(
+        (r) => r.ticker === s.ticker && r.asOf < s.executionDate && basisDate(r) < s.executionDate,
+      ),
+  );
+}
+
+/**
  * A ticker's rows (oldest first) on one basis, that of `rebasedAt` (an ISO time; splits executed
  * after its New York date are ignored): the rows before an executed split that were
  * fetched before it re-based (see the module comment), the row of each split's session marked

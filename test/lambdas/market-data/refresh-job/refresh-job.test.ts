@@ -226,6 +226,7 @@ describe('runRefreshJob: a steady-state night', () => {
       noData: [],
       polygonCalls: 1,
       rowsWritten: 3,
+      splitsApplied: 0,
       positions: SUMMARY,
     });
     for (const t of ['AAPL', 'MSFT', 'NVDA']) {
