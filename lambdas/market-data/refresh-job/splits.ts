@@ -11,9 +11,10 @@ const MAX_WINDOW_DAYS = 600;
 
 /**
  * Phase 3b (every bar is fetched): the splits of the job's tickers executed since the share basis
- * of the oldest "newest stored row" (the day it was fetched) through today, in one Polygon call
- * (plus pages). Nothing is asked when no ticker has stored rows or none needs a new row (a re-run
- * of a complete night), or without the port. A failure that waiting can fix pauses the job.
+ * of the oldest "newest stored row" of a ticker this job extends (the day that row was fetched)
+ * through today, in one Polygon call (plus pages). Nothing is asked when no stored history is
+ * extended (new tickers only, a re-run of a complete night), or without the port. A failure
+ * that waiting can fix pauses the job.
  */
 export async function learnSplits(
   progress: JobProgress,
@@ -47,7 +48,8 @@ function splitWindow(
   let from: string | undefined;
   for (const rows of progress.stored.values()) {
     const newest = rows[rows.length - 1];
-    if (!newest) continue;
+    // Only a history this job extends can end up on two bases.
+    if (!newest || newest.asOf >= progress.job.session) continue;
     const basis = basisDate(newest);
     if (from === undefined || basis < from) from = basis;
   }
