@@ -117,6 +117,8 @@ export interface PolygonSimulator {
   readonly requests: SimulatedRequest[];
   /** Replaces the active fault (`undefined` clears it). */
   setFault(fault: PolygonFault | undefined): void;
+  /** Replaces the splits of the universe (served and applied from the next request on). */
+  setSplits(splits: readonly SimulatedSplit[]): void;
   /** Counters over {@link PolygonSimulator.requests}. */
   stats(): PolygonSimulatorStats;
   /** Stops listening and destroys open connections. */
@@ -365,7 +367,7 @@ export async function startPolygonSimulator(
   const publishDelayMs = opts.publishDelayMs ?? 30 * 60_000;
   const historyYears = opts.historyYears ?? 2;
   const random = opts.random ?? seededRandom(1);
-  const splits = opts.splits ?? [];
+  let splits = opts.splits ?? [];
   /** A bar as served: adjusted to the basis of the simulator's today, or as traded. */
   const barOf = (ticker: string, date: string, adjusted: boolean) =>
     barOnBasis(
@@ -728,6 +730,9 @@ export async function startPolygonSimulator(
     requests,
     setFault(next) {
       fault = next;
+    },
+    setSplits(next) {
+      splits = next;
     },
     stats() {
       const byStatus: Record<number, number> = {};
