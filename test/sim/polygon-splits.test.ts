@@ -253,7 +253,7 @@ describe('Polygon client: splits', () => {
     ]);
     expect(sim.requests).toHaveLength(3);
     expect(sim.requests[0].path).toBe(
-      '/stocks/v1/splits?execution_date.gte=2026-01-13&execution_date.lte=2026-01-16&sort=execution_date.asc&limit=5000',
+      '/stocks/v1/splits?execution_date.gte=2026-01-13&execution_date.lte=2026-01-16&limit=1000',
     );
     expect(sim.requests.every((r) => r.auth === 'bearer')).toBe(true);
   });

@@ -18,8 +18,12 @@ export interface StockSplit {
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-/** Results per page: the endpoint's maximum, so that a normal night is one request. */
-export const SPLITS_PAGE_LIMIT = 5000;
+/**
+ * Results per page: 1,000, a limit every version of the endpoint accepts (the legacy one's
+ * maximum); a normal night has far fewer splits, so it is one request. No `sort` is sent (the
+ * client sorts), so no sort syntax of one version can make the other answer 400.
+ */
+export const SPLITS_PAGE_LIMIT = 1000;
 
 const positive = z.number().positive().finite();
 const splitSchema = z.object({
@@ -55,7 +59,6 @@ export async function fetchSplits(
   let url: URL | undefined = buildUrl(ctx.target, '/stocks/v1/splits', {
     'execution_date.gte': from,
     'execution_date.lte': to,
-    sort: 'execution_date.asc',
     limit: String(SPLITS_PAGE_LIMIT),
   });
   while (url) {
