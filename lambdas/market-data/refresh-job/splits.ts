@@ -47,8 +47,9 @@ function splitWindow(
   const floor = nyDateOf(nowMs - MAX_WINDOW_DAYS * 86_400_000);
   let from: string | undefined;
   for (const rows of progress.stored.values()) {
-    const newest = rows[rows.length - 1];
-    // Only a history this job extends can end up on two bases.
+    // Only a history this job extends can end up on two bases: its newest computed row (raw rows
+    // a deferred invocation persisted are this job's own) is older than the session.
+    const newest = rows.findLast((r) => r.indicatorVersion !== undefined);
     if (!newest || newest.asOf >= progress.job.session) continue;
     const basis = basisDate(newest);
     if (from === undefined || basis < from) from = basis;
