@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nyDateOf, nyWallTimeToUtcMs } from '../lambdas/platform/ny-time';
+import { answerSplits, barOnBasis, type SimulatedSplit } from './polygon-splits';
+
+export type { SimulatedSplit } from './polygon-splits';
 
 /** The key the simulator accepts when none is configured. */
 export const SIMULATOR_API_KEY = 'polygon-simulator-key';
@@ -98,6 +101,12 @@ export interface PolygonSimulatorOptions {
   readonly random?: () => number;
   /** Fault active from the start. */
   readonly fault?: PolygonFault;
+  /**
+   * Stock splits (executed and announced): served by the splits endpoints, and applied to the
+   * aggregates as Polygon does (`adjusted=true` on the basis of the simulator's today, `false`
+   * as traded). @default none
+   */
+  readonly splits?: readonly SimulatedSplit[];
 }
 
 /** A running simulator. */
@@ -108,6 +117,8 @@ export interface PolygonSimulator {
   readonly requests: SimulatedRequest[];
   /** Replaces the active fault (`undefined` clears it). */
   setFault(fault: PolygonFault | undefined): void;
+  /** Replaces the splits of the universe (served and applied from the next request on). */
+  setSplits(splits: readonly SimulatedSplit[]): void;
   /** Counters over {@link PolygonSimulator.requests}. */
   stats(): PolygonSimulatorStats;
   /** Stops listening and destroys open connections. */
@@ -303,7 +314,7 @@ function seededRandom(seed: number): () => number {
 }
 
 interface Route {
-  readonly kind: 'grouped' | 'range';
+  readonly kind: 'grouped' | 'range' | 'splits' | 'legacy-splits';
   readonly date?: string;
   readonly ticker?: string;
   readonly multiplier?: string;
@@ -313,6 +324,8 @@ interface Route {
 }
 
 function matchRoute(pathname: string): Route | undefined {
+  if (/^\/stocks\/v1\/splits\/?$/.test(pathname)) return { kind: 'splits' };
+  if (/^\/v3\/reference\/splits\/?$/.test(pathname)) return { kind: 'legacy-splits' };
   const grouped = /^\/v2\/aggs\/grouped\/locale\/us\/market\/stocks\/([^/]+)\/?$/.exec(pathname);
   if (grouped) return { kind: 'grouped', date: decodeURIComponent(grouped[1]) };
   const range = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(
@@ -332,7 +345,7 @@ function parseRangeBound(value: string): string | undefined {
 
 /**
  * Starts a local Polygon.io simulator on 127.0.0.1 (ephemeral port) serving the grouped-daily
- * and daily-range aggregate endpoints with deterministic synthetic prices, Polygon's auth,
+ * and daily-range aggregate endpoints and both splits endpoints with deterministic synthetic prices, Polygon's auth,
  * rate-limit, plan-window and empty-result behaviour, and injectable faults.
  */
 export async function startPolygonSimulator(
@@ -354,6 +367,16 @@ export async function startPolygonSimulator(
   const publishDelayMs = opts.publishDelayMs ?? 30 * 60_000;
   const historyYears = opts.historyYears ?? 2;
   const random = opts.random ?? seededRandom(1);
+  let splits = opts.splits ?? [];
+  /** A bar as served: adjusted to the basis of the simulator's today, or as traded. */
+  const barOf = (ticker: string, date: string, adjusted: boolean) =>
+    barOnBasis(
+      splits,
+      ticker,
+      date,
+      syntheticAgg(ticker, date),
+      adjusted ? nyDateOf(now()) : undefined,
+    );
   const requests: SimulatedRequest[] = [];
   const windowByKey = new Map<string, number[]>();
   const admittedByKey = new Map<string, number[]>();
@@ -449,7 +472,7 @@ export async function startPolygonSimulator(
       return;
     }
     const t = nyWallTimeToUtcMs(date, 16);
-    const results = universe.map((T) => ({ T, ...syntheticAgg(T, date), t }));
+    const results = universe.map((T) => ({ T, ...barOf(T, date, adjusted), t }));
     send(res, record, 200, {
       queryCount: results.length,
       resultsCount: results.length,
@@ -523,7 +546,10 @@ export async function startPolygonSimulator(
       });
       return;
     }
-    const results = page.map((d) => ({ ...syntheticAgg(ticker, d), t: nyWallTimeToUtcMs(d, 0) }));
+    const results = page.map((d) => ({
+      ...barOf(ticker, d, adjusted),
+      t: nyWallTimeToUtcMs(d, 0),
+    }));
     const body: Record<string, unknown> = {
       ticker,
       queryCount: results.length,
@@ -547,6 +573,30 @@ export async function startPolygonSimulator(
       body.next_url = next.href;
     }
     send(res, record, 200, body);
+  };
+
+  const handleSplits = (
+    route: Route,
+    url: URL,
+    res: ServerResponse,
+    record: SimulatedRequest,
+    key: string,
+  ): void => {
+    const answer = answerSplits(splits, {
+      url,
+      legacy: route.kind === 'legacy-splits',
+      today: nyDateOf(now()),
+      requestId: requestId(),
+      pageSize,
+      nextUrl: (cursor) => {
+        const next = new URL(`${baseUrl}${url.pathname}${url.search}`);
+        next.searchParams.delete('apiKey');
+        next.searchParams.set('cursor', cursor);
+        if (opts.nextUrlApiKey ?? true) next.searchParams.set('apiKey', key);
+        return next.href;
+      },
+    });
+    send(res, record, answer.status, answer.body);
   };
 
   const admit = (key: string, at: number): { ok: true } | { ok: false; retryAfterS: number } => {
@@ -648,7 +698,8 @@ export async function startPolygonSimulator(
     }
 
     if (route.kind === 'grouped') handleGrouped(route, url, res, record);
-    else handleRange(route, url, res, record, key);
+    else if (route.kind === 'range') handleRange(route, url, res, record, key);
+    else handleSplits(route, url, res, record, key);
   };
 
   const server = createServer((req, res) => {
@@ -679,6 +730,9 @@ export async function startPolygonSimulator(
     requests,
     setFault(next) {
       fault = next;
+    },
+    setSplits(next) {
+      splits = next;
     },
     stats() {
       const byStatus: Record<number, number> = {};

@@ -34,8 +34,11 @@ import type {
  * validate the answer and store the row.
  */
 
-/** Rows read per ticker: the newest own row is normally the first; room for old Python rows. */
-export const TICKER_ROWS_READ = 10;
+/**
+ * Rows read per ticker: the newest own row is normally the first; 30 sessions back for a recent
+ * split (RECENT_SPLIT_SESSIONS), with room for old Python rows.
+ */
+export const TICKER_ROWS_READ = 40;
 
 /** Options of one analysis. */
 export interface AnalysisOptions {
@@ -155,6 +158,7 @@ async function scorePortfolio(
       asOf: h.data?.asOf,
       weightPercent: h.weightPercent,
       plPercent: h.plPercent,
+      recentSplit: h.data?.recentSplit,
     })),
     missing: summary.missing,
     dataAsOf,

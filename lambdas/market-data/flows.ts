@@ -214,6 +214,7 @@ async function runAndCount(job: RefreshJob, deps: ProcessTickerDeps): Promise<Re
   obs.count('TickersAlreadyFresh', outcome.alreadyFresh);
   obs.count('TickersWithoutData', outcome.noData.length);
   obs.count('PositionsUpdated', positions.updated);
+  obs.count('SplitsApplied', outcome.splitsApplied);
   obs.count('PositionsSkipped', positions.deleted + positions.moved + positions.conflicts);
   obs.log('info', 'Refresh done', {
     session: outcome.session,

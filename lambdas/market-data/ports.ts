@@ -1,6 +1,7 @@
 import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics';
 import type { RefreshJob, RepriceSummary } from './refresh-job/job';
 import type { BarLike, TickerDataRow } from './domain/ticker-rows';
+import type { SplitEvent } from './domain/splits';
 
 /**
  * The market-data flows' ports: small role interfaces, each implemented directly by one adapter
@@ -23,6 +24,7 @@ export type MarketMetric = Extract<
   | 'PositionsSkipped'
   | 'MalformedMessages'
   | 'RefreshFailures'
+  | 'SplitsApplied'
 >;
 
 export type Log = FlowLog;
@@ -38,6 +40,14 @@ export type Observability = FlowObservability<MarketMetric>;
 export interface SessionBars {
   groupedDaily(date: string): Promise<readonly BarLike[]>;
   dailyRange(ticker: string, from: string, to: string): Promise<readonly BarLike[]>;
+}
+
+/**
+ * Polygon's stock splits (the Polygon client): every split of any ticker executed from `from` to
+ * `to` inclusive (one call, plus pages). Failures throw an `UpstreamError`, as for the bars.
+ */
+export interface SplitEvents {
+  splits(from: string, to: string): Promise<readonly SplitEvent[]>;
 }
 
 /** The `ticker-data` rows (the ticker-data repository). */

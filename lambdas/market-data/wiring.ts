@@ -12,11 +12,13 @@ import { createTickerDataRepository } from './adapters/ticker-data-repository';
 import type { ProcessTickerDeps } from './flows';
 import type {
   Deferrals,
+  HeldPositions,
   JobRuntime,
   NoDataMemo,
   PositionPrices,
   RefreshMarker,
   SessionBars,
+  SplitEvents,
   TickerHistory,
 } from './ports';
 import { countMetric, logAt, logger } from '../platform/observability';
@@ -53,7 +55,7 @@ export function createProcessTickerDeps(
       portfoliosTable: config.portfoliosTable,
       positionsTable: config.positionsTable,
       onInvalid: reportInvalidRecords(observability),
-    }) satisfies PositionPrices,
+    }) satisfies PositionPrices & HeldPositions,
     deferrals: createJobQueue({
       client: sqsClient(),
       queueUrl: config.tickerQueueUrl,
@@ -61,12 +63,12 @@ export function createProcessTickerDeps(
   };
   const marker = createRefreshMarker({ client: plainClient, tableName: config.stateTable });
   let remaining: () => number = () => 900_000;
-  const bars = polygonClient(config, env, () => remaining()) satisfies SessionBars;
+  const bars = polygonClient(config, env, () => remaining()) satisfies SessionBars & SplitEvents;
   return (context) => {
     remaining = () => context?.getRemainingTimeInMillis() ?? 900_000;
     const runtime: JobRuntime = { now: Date.now, remainingMs: () => remaining(), log: logAt };
     return {
-      job: { ...adapters, bars, runtime },
+      job: { ...adapters, bars, splits: bars, held: adapters.positions, runtime },
       marker: marker satisfies RefreshMarker,
       obs: observability,
       newRunId: () => `manual-${randomUUID()}`,

@@ -21,6 +21,7 @@ export const METRICS = {
   PositionsUpdated: { unit: 'Count', help: 'positions repriced' },
   PositionsSkipped: { unit: 'Count', help: 'positions left alone' },
   RefreshFailures: { unit: 'Count', help: 'refresh jobs that failed' },
+  SplitsApplied: { unit: 'Count', help: 'stock splits whose history was re-based' },
   // both features: items of portfolio-api's tables left out as unusable (lambdas/portfolios/records.ts)
   InvalidPositions: { unit: 'Count', help: 'positions skipped: bad ticker, shares or costBasis' },
   InvalidPortfolios: { unit: 'Count', help: 'portfolios skipped: no id' },

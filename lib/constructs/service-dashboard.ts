@@ -111,6 +111,7 @@ export const BUSINESS_WIDGETS: readonly BusinessWidget[] = [
       { metric: 'TickersAlreadyFresh', label: 'already fresh' },
       { metric: 'TickersWithoutData', label: 'no data at Polygon' },
       { metric: 'InvalidTickers', label: 'invalid symbols' },
+      { metric: 'SplitsApplied', label: 'splits applied (history re-based)' },
     ],
     width: 12,
   },

@@ -34,7 +34,10 @@ import {
   POSITIONS_PER_TICKER,
   UNIVERSE,
 } from './constants';
-import { isTradingDay } from '../../lambdas/market-data/domain/market-calendar';
+import {
+  isTradingDay,
+  latestCompletedSession,
+} from '../../lambdas/market-data/domain/market-calendar';
 import { startLocalSqs } from '../../sim/local-sqs';
 import type { LocalTableNames } from '../../sim/local-tables';
 import { depth, toSqsEvent } from '../../sim/queue-poller';
@@ -400,7 +403,16 @@ async function main(): Promise<void> {
   while (secondStart <= Date.now()) secondStart += DAY_MS;
   // BENCH_NIGHTS=1 stops after the first night (for looking at one night by hand).
   const nights = [first];
-  if (process.env.BENCH_NIGHTS !== '1') nights.push(await night('steady', secondStart));
+  if (process.env.BENCH_NIGHTS !== '1') {
+    nights.push(await night('steady', secondStart));
+    // A third night on which the first held ticker executes a 10-for-1 split: its history is
+    // re-based, at one splits lookup more than a steady night.
+    let thirdStart = secondStart + DAY_MS;
+    while (thirdStart <= Date.now()) thirdStart += DAY_MS;
+    const executionDate = latestCompletedSession(thirdStart);
+    polygon.setSplits([{ ticker: tickers[0], executionDate, splitFrom: 1, splitTo: 10 }]);
+    nights.push(await night('split', thirdStart));
+  }
 
   const dynaliteCpu = await new Promise<NodeJS.CpuUsage>((resolve) => {
     dynamo.child.once('message', (m) => resolve((m as { cpuUsage: NodeJS.CpuUsage }).cpuUsage));

@@ -2,7 +2,7 @@ import type { DynamoCounts } from './instrument';
 
 /** What one benchmark night measured (virtual times are on the simulated clock). */
 export interface NightResult {
-  readonly label: 'first' | 'steady';
+  readonly label: 'first' | 'steady' | 'split';
   /** The New York session the night refreshed. */
   readonly session: string;
   /** When the nightly rule fired (virtual, ISO). */

@@ -44,7 +44,12 @@ faultCase('P09', async (rec) => {
   expect(night.session).toBe('2026-11-25');
   expect(night.polygonRequests.map((r) => r.path)).toEqual([
     '/v2/aggs/grouped/locale/us/market/stocks/2026-11-25?adjusted=true',
+    expect.stringMatching(
+      /^\/stocks\/v1\/splits\?execution_date\.gte=2026-11-2\d&execution_date\.lte=2026-11-2\d&/,
+    ),
   ]);
   await checkNight(world, seeded, night, rec);
-  rec.checked('the only request is the grouped day of 2026-11-25; none for the holiday');
+  rec.checked(
+    'the only requests are the grouped day of 2026-11-25 and the splits lookup; none for the holiday',
+  );
 });

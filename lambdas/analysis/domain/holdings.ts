@@ -28,7 +28,19 @@ export interface MarketRow {
   readonly ma50?: number;
   /** True when the row was written by the old Python service (used only if no own row exists). */
   readonly legacy: boolean;
+  /** The newest stock split within the last {@link RECENT_SPLIT_SESSIONS} sessions read. */
+  readonly recentSplit?: RecentSplit;
 }
+
+/** A split the prompt mentions: executed on session `asOf`, `from` shares became `to`. */
+export interface RecentSplit {
+  readonly asOf: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** How far back a split is still worth telling the model about (its P/L may use old shares). */
+export const RECENT_SPLIT_SESSIONS = 30;
 
 const DATE_PREFIX = /^(\d{4}-\d{2}-\d{2})/;
 const HAS_ZONE = /(?:Z|[+-]\d{2}:?\d{2})$/i;
@@ -45,12 +57,14 @@ export function selectMarketRow(items: readonly Record<string, unknown>[]): Mark
   const own = ownRows(items);
   const newest = own[own.length - 1];
   if (newest) {
+    const recentSplit = newestSplit(own.slice(-RECENT_SPLIT_SESSIONS));
     return {
       price: newest.price,
       asOf: newest.asOf,
       rsi: finite(newest.rsi),
       ma50: finite(newest.ma50),
       legacy: false,
+      ...(recentSplit ? { recentSplit } : {}),
     };
   }
   let best: { row: MarketRow; sortKey: string } | undefined;
@@ -66,6 +80,18 @@ export function selectMarketRow(items: readonly Record<string, unknown>[]): Mark
     };
   }
   return best?.row;
+}
+
+/** The newest row marked with a readable split (`split: {from, to}`, both positive). */
+function newestSplit(rows: readonly { asOf: string; split?: unknown }[]): RecentSplit | undefined {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const split = rows[i].split as { from?: unknown; to?: unknown } | undefined;
+    const from = finite(split?.from);
+    const to = finite(split?.to);
+    if (from !== undefined && to !== undefined && from > 0 && to > 0)
+      return { asOf: rows[i].asOf, from, to };
+  }
+  return undefined;
 }
 
 function legacyAsOf(item: Record<string, unknown>): string | undefined {

@@ -35,6 +35,8 @@ export interface AnalysisHolding {
   readonly weightPercent?: number;
   /** Unrealised P/L as % of cost basis. */
   readonly plPercent?: number;
+  /** A stock split within the last 30 sessions (named in the prompt, not in the JSON). */
+  readonly recentSplit?: { readonly asOf: string; readonly from: number; readonly to: number };
 }
 
 /** Everything {@link buildAnalysisPrompt} needs about one portfolio. */
@@ -125,12 +127,24 @@ export function buildAnalysisPrompt(input: AnalysisPromptInput): AnalysisPrompt 
     const described = stale.map((t) => (asOfByTicker.get(t) ? `${t} (${asOfByTicker.get(t)})` : t));
     lines.push(`Stale data, older than ${input.dataAsOf ?? 'the rest'}: ${described.join(', ')}`);
   }
+  const split = scored.filter((h) => h.recentSplit !== undefined);
+  if (split.length > 0) {
+    lines.push(
+      `Stock splits in the last 30 sessions (price, rsi and ma50 are split-adjusted; pl_pct may still count pre-split shares, so do not read it as a crash or a windfall): ${split.map(describeSplit).join(', ')}`,
+    );
+  }
   if (missing.length > 0) {
     lines.push(`No market data, do not score: ${missing.join(', ')}`);
   }
   lines.push(`Return exactly one entry for each of: ${tickersToScore.join(', ')}`);
 
   return { system: ANALYSIS_SYSTEM_PROMPT, user: lines.join('\n'), tickersToScore };
+}
+
+function describeSplit(h: AnalysisHolding): string {
+  const s = h.recentSplit!;
+  const kind = s.from > s.to ? 'reverse split' : 'split';
+  return `${h.ticker} ${s.to}-for-${s.from} ${kind} on ${s.asOf}`;
 }
 
 /**

@@ -19,9 +19,11 @@ import {
   type Target,
 } from './polygon-responses';
 import type { BarLike } from '../domain/ticker-rows';
+import { fetchSplits, type StockSplit } from './polygon-splits';
 
 // The error type, under the client's import path as before.
 export { PolygonError, type PolygonErrorKind } from './polygon-error';
+export type { StockSplit } from './polygon-splits';
 
 /**
  * One daily bar (one US equity session) of one ticker, as returned by Polygon: the fields a
@@ -52,6 +54,11 @@ export interface PolygonClient {
    * @param to last session date, `YYYY-MM-DD`
    */
   dailyRange(ticker: string, from: string, to: string): Promise<DailyBar[]>;
+  /**
+   * Every stock split (any ticker) executed from `from` to `to` inclusive, ascending by
+   * execution date, following `next_url` pages (`GET /stocks/v1/splits`).
+   */
+  splits(from: string, to: string): Promise<StockSplit[]>;
 }
 
 /** The logging surface the client needs; a Powertools `Logger` satisfies it. */
@@ -63,7 +70,7 @@ export interface PolygonLogger {
 /** What the client reports after every HTTP attempt (for metrics). */
 export interface PolygonAttemptInfo {
   /** Which operation the attempt belongs to. */
-  readonly endpoint: 'grouped' | 'range';
+  readonly endpoint: 'grouped' | 'range' | 'splits';
   /** Request path without the query string (so no key or cursor can leak into metrics). */
   readonly path: string;
   /** HTTP status, or 0 when no response arrived (timeout, reset, refused). */
@@ -147,6 +154,7 @@ export function createPolygonClient(opts: PolygonClientOptions): PolygonClient {
     groupedDaily: (date) => fetchGrouped(target, getJson, date, opts.logger),
     dailyRange: (ticker, from, to) =>
       fetchRange({ target, getJson, maxPages }, { ticker, from, to }),
+    splits: (from, to) => fetchSplits({ target, getJson, maxPages }, from, to),
   };
 }
 

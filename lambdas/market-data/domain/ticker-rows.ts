@@ -28,7 +28,10 @@ export interface TickerDataRow {
   /** Present once `rsi`/`ma50` have been computed for this row (absent on raw backfill rows). */
   readonly indicatorVersion?: number;
   readonly source: 'polygon-grouped' | 'polygon-range';
+  /** When the prices were fetched (or re-based): they are on that New York date's share basis. */
   readonly fetchedAt: string;
+  /** On the row of a split's execution session: shares before (`from`) and after (`to`). */
+  readonly split?: { readonly from: number; readonly to: number };
 }
 
 /** A daily bar as a row needs it (the Polygon client's `DailyBar` extends it). */

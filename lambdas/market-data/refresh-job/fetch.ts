@@ -17,7 +17,7 @@ export interface FetchDeps {
   readonly runtime: JobRuntime;
 }
 
-type Pause = { readonly reason: DeferReason; readonly delayMs: number };
+export type Pause = { readonly reason: DeferReason; readonly delayMs: number };
 
 /**
  * Phase 3: makes the pending calls while the shared budget and the invocation's time allow.
@@ -92,7 +92,7 @@ async function fetchCall(
  * BudgetExhaustedError) to the job's pause; nothing for a failure that waiting cannot fix (auth,
  * bad-response, other, or an error that is no upstream failure at all).
  */
-function pauseFor(err: unknown): Pause | undefined {
+export function pauseFor(err: unknown): Pause | undefined {
   if (!(err instanceof UpstreamError)) return undefined;
   switch (err.kind) {
     case 'budget':

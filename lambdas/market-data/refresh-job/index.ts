@@ -1,18 +1,21 @@
 import type {
   Deferrals,
+  HeldPositions,
   JobRuntime,
   NoDataMemo,
   PositionPrices,
   SessionBars,
+  SplitEvents,
   TickerHistory,
 } from '../ports';
-import { JobProgress } from './deferral';
+import { deferJob, JobProgress } from './deferral';
 import { fetchPending } from './fetch';
 import { readHistory } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
 import { mergeAndWrite } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
+import { learnSplits, logSplits } from './splits';
 
 export * from './job';
 
@@ -24,6 +27,10 @@ export interface RefreshJobDeps {
   readonly positions: PositionPrices;
   readonly deferrals: Deferrals;
   readonly runtime: JobRuntime;
+  /** Polygon's splits; without it no split is learnt (stored history is never re-based). */
+  readonly splits?: SplitEvents;
+  /** Counts the positions holding a split ticker for the log; optional. */
+  readonly held?: HeldPositions;
 }
 
 /**
@@ -42,8 +49,10 @@ export async function runRefreshJob(
   const progress = new JobProgress(job, stored, fetchedAt);
   const paused = await fetchPending(progress, deps);
   if (paused) return paused;
+  const splits = await learnSplits(progress, deps);
+  if ('reason' in splits) return deferJob(progress, splits.reason, splits.delayMs, deps);
 
-  const merged = await mergeAndWrite(progress, input.done.length > 0, deps);
+  const merged = await mergeAndWrite(progress, input.done.length > 0, splits, deps);
   if (merged.noData.length > 0)
     deps.runtime.log('warn', 'Tickers without data for the session', {
       session: job.session,
@@ -53,6 +62,7 @@ export async function runRefreshJob(
   const newlyNoData = merged.noData.filter((t) => !knownNoData.has(t));
   await recordNoData(newlyNoData, job.session, merged.prices.size > 0, deps);
   const positions = await deps.positions.reprice(merged.prices);
+  await logSplits(merged.splitsApplied, deps);
   return {
     status: 'done',
     session: job.session,
@@ -62,6 +72,7 @@ export async function runRefreshJob(
     noData: merged.noData.sort(),
     polygonCalls: progress.polygonCalls,
     rowsWritten: merged.rowsWritten,
+    splitsApplied: merged.splitsApplied.length,
     positions,
   };
 }

@@ -89,6 +89,8 @@ export type RefreshOutcome =
       readonly noData: string[];
       readonly polygonCalls: number;
       readonly rowsWritten: number;
+      /** Stock splits whose stored history this job re-based. */
+      readonly splitsApplied: number;
       readonly positions: RepriceSummary;
     }
   | {

@@ -1,4 +1,5 @@
 import { mapLimit } from '../../platform/concurrency';
+import { applySplits, splitsRebasing, type SplitEvent } from '../domain/splits';
 import { completeIndicators, type TickerDataRow } from '../domain/ticker-rows';
 import type { JobRuntime, TickerHistory } from '../ports';
 import { keepsStored, type JobProgress } from './deferral';
@@ -15,15 +16,19 @@ export interface Merged {
   /** The session's close of every ticker that has it. */
   readonly prices: Map<string, { price: number; asOf: string }>;
   readonly rowsWritten: number;
+  /** The splits that re-based stored rows. */
+  readonly splitsApplied: SplitEvent[];
 }
 
 /**
- * Phase 4 (every call is done): merges each ticker's fetched rows into its history, completes
- * the indicators and writes the rows that changed.
+ * Phase 4 (every call is done): merges each ticker's fetched rows into its history, puts it on
+ * today's share basis (the executed `splits`), completes the indicators and writes the rows that
+ * changed.
  */
 export async function mergeAndWrite(
   progress: JobProgress,
   resumed: boolean,
+  splits: readonly SplitEvent[],
   deps: { readonly history: TickerHistory; readonly runtime: JobRuntime },
 ): Promise<Merged> {
   const { job } = progress;
@@ -31,29 +36,35 @@ export async function mergeAndWrite(
   const noData: string[] = [];
   const prices = new Map<string, { price: number; asOf: string }>();
   const toWrite: TickerDataRow[] = [];
+  const splitsApplied: SplitEvent[] = [];
   let alreadyFresh = 0;
   const rebuildIndexes = new Set(job.rebuild?.indexes ?? []);
   await mapLimit(job.tickers, deps.runtime.concurrency ?? 16, async (t, i) => {
     const since = rebuildIndexes.has(i) ? job.rebuild?.since : undefined;
-    // A resumed job wrote raw rows in earlier invocations; read far enough back to include them.
+    const own = splits.filter((s) => s.ticker === t);
+    // A resumed job wrote raw rows in earlier invocations; read far enough back to include them
+    // (and, after a split, to re-base as much of the history as a chart may show).
     const history =
-      resumed || since !== undefined
+      resumed || since !== undefined || own.length > 0
         ? await rereadHistory(t, deps.history)
         : (progress.stored.get(t) ?? []);
-    const rows = mergeRows(history, progress.fetchedRows(t), since);
-    const latest = rows[rows.length - 1];
+    const merged = mergeRows(history, progress.fetchedRows(t), since);
+    const latest = merged[merged.length - 1];
     if (!latest || latest.asOf < job.session) {
       noData.push(t);
       return;
     }
+    splitsApplied.push(...splitsRebasing(merged, own, progress.fetchedAt));
+    const { rows, changed } = applySplits(merged, own, progress.fetchedAt);
     const completed = completeIndicators(rows);
-    toWrite.push(...completed);
+    const written = new Map([...changed, ...completed].map((r) => [r.asOf, r]));
+    toWrite.push(...written.values());
     if (completed.length === 0) alreadyFresh++;
     else refreshed.push(t);
-    prices.set(t, { price: latest.price, asOf: latest.asOf });
+    prices.set(t, { price: rows[rows.length - 1].price, asOf: latest.asOf });
   });
   if (toWrite.length > 0) await deps.history.putRows(toWrite);
-  return { refreshed, alreadyFresh, noData, prices, rowsWritten: toWrite.length };
+  return { refreshed, alreadyFresh, noData, prices, rowsWritten: toWrite.length, splitsApplied };
 }
 
 /**

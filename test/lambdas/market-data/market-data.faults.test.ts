@@ -283,7 +283,8 @@ describe('429 bursts', () => {
       // Assess: a deferral carrying the plan, then the job resumed and finished.
       await expectAllFresh([ticker], session, drained);
       expect(faultsOf(requests(), 'status')).toHaveLength(4);
-      expect(requests().map((r) => r.status)).toEqual([429, 429, 429, 429, 200]);
+      // The grouped day, then the splits lookup.
+      expect(requests().map((r) => r.status)).toEqual([429, 429, 429, 429, 200, 200]);
       expect(deferred()).toEqual([
         {
           delaySeconds,
@@ -333,6 +334,7 @@ describe('server errors, timeouts, unpublished sessions', () => {
     expect(requests().map((r) => [r.fault, r.status])).toEqual([
       ['delay', 0],
       [undefined, 200],
+      [undefined, 200], // the splits lookup
     ]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
   });

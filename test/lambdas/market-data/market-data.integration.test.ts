@@ -230,7 +230,7 @@ describe('nightly refresh', () => {
     expect(unmarshall(memo.Item!)).toMatchObject({ ticker: 'ZZZZ', session });
   });
 
-  it('costs one grouped call on a steady-state night, whatever the number of tickers', async () => {
+  it('costs one grouped call and one splits lookup on a steady-state night, whatever the number of tickers', async () => {
     // Prepare: pretend the latest session was never fetched: drop it for every ticker.
     for (const t of ['NVDA', 'AAPL', 'MSFT']) {
       await dynamo.client.send(
@@ -247,12 +247,15 @@ describe('nightly refresh', () => {
     await processTickers({}, lambdaContext());
     await drain();
 
-    // Assess: the manual run fetched one grouped day for NVDA; the night one more for the rest.
+    // Assess: the manual run fetched one grouped day for NVDA and asked for the splits since its
+    // stored rows; the night the same for the rest.
     expect(result).toMatchObject({ status: 'done', session, refreshed: ['NVDA'] });
     const calls = polygon.requests.slice(before);
     expect(calls.map((r) => r.path.split('?')[0])).toEqual([
       `/v2/aggs/grouped/locale/us/market/stocks/${session}`,
+      '/stocks/v1/splits',
       `/v2/aggs/grouped/locale/us/market/stocks/${session}`,
+      '/stocks/v1/splits',
     ]);
     const nvda = (await rowsOf('NVDA')).find((r) => r.asOf === session)!;
     const prev = (await rowsOf('NVDA')).find((r) => r.asOf === previousTradingDay(session))!;
@@ -271,6 +274,9 @@ describe('nightly refresh', () => {
         Key: { ticker: { S: 'MSFT' }, timestamp: { S: sessionCloseIso(session) } },
       }),
     );
+
+    // The previous test spent this window's budget: start on a fresh one.
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 100));
 
     // Act
     const result = await processTicker({ ticker: 'MSFT' }, lambdaContext(900_000));

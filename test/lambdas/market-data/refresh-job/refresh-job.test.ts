@@ -226,6 +226,7 @@ describe('runRefreshJob: a steady-state night', () => {
       noData: [],
       polygonCalls: 1,
       rowsWritten: 3,
+      splitsApplied: 0,
       positions: SUMMARY,
     });
     for (const t of ['AAPL', 'MSFT', 'NVDA']) {
@@ -734,5 +735,80 @@ describe('runRefreshJob: no-data memo', () => {
     // Assess
     expect(outcome.noData).toEqual(['ZZZZ']);
     expect(world.calls).toEqual(['range:ZZZZ']);
+  });
+});
+
+describe('runRefreshJob: the splits lookup', () => {
+  const withSplits = (world: World, splits: RefreshJobDeps['splits']) => world.deps({ splits });
+
+  it('asks once for the splits since the stored rows were fetched, and re-bases a split ticker', async () => {
+    // Prepare: NVDA's stored rows were fetched before its 2-for-1 executed on the session
+    const world = new World(['AAPL', 'NVDA']);
+    world.seed('AAPL', 80);
+    world.seed('NVDA', 80);
+    const storedClose = world.row('NVDA', PREV)?.price as number;
+    const asked: string[] = [];
+    const splits = {
+      splits: async (from: string, to: string) => {
+        asked.push(`${from}..${to}`);
+        return [
+          { ticker: 'NVDA', executionDate: SESSION, splitFrom: 1, splitTo: 2 },
+          { ticker: 'TSLA', executionDate: SESSION, splitFrom: 1, splitTo: 5 },
+        ];
+      },
+    };
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(['AAPL', 'NVDA']), withSplits(world, splits)));
+
+    // Assess
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/\.\.2026-11-20$/);
+    expect(outcome).toMatchObject({ polygonCalls: 2, splitsApplied: 1 });
+    expect(world.row('NVDA', PREV)?.price).toBeCloseTo(storedClose / 2, 9);
+    expect(world.row('NVDA', SESSION)?.split).toEqual({ from: 1, to: 2 });
+    expect(world.row('AAPL', SESSION)?.split).toBeUndefined();
+  });
+
+  it('defers the job when the budget has no permit for the lookup, then finishes it', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80);
+    let fail = true;
+    const splits = {
+      splits: async () => {
+        if (fail) {
+          fail = false;
+          throw new BudgetExhaustedError(2_000);
+        }
+        return [];
+      },
+    };
+
+    // Act
+    const first = await runRefreshJob(jobFor(['NVDA']), withSplits(world, splits));
+    const resumed = await runRefreshJob(world.deferred[0].job, withSplits(world, splits));
+
+    // Assess: every bar was fetched the first time; the resumed job only asks for the splits
+    expect(first).toMatchObject({ status: 'deferred', reason: 'budget', delaySeconds: 2 });
+    expect(world.calls).toEqual([`grouped:${SESSION}`]);
+    expect(done(resumed)).toMatchObject({ refreshed: ['NVDA'], polygonCalls: 1 });
+  });
+
+  it('fails the job, naming the window, when the lookup fails for good', async () => {
+    // Prepare
+    const world = new World(['NVDA']);
+    world.seed('NVDA', 80);
+    const splits = {
+      splits: async () => {
+        throw polygonError('PolygonAuthError', 'Unknown API Key');
+      },
+    };
+
+    // Act
+    const run = runRefreshJob(jobFor(['NVDA']), withSplits(world, splits));
+
+    // Assess
+    await expect(run).rejects.toThrow(/Polygon splits \d{4}-\d{2}-\d{2}\.\.2026-11-20 failed/);
   });
 });
