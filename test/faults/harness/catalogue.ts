@@ -96,6 +96,30 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'An unreadable body is a transport fault: retried within the invocation (no failed delivery, no alarm); every ticker ends fresh',
   ),
   spec(
+    'Polygon',
+    'P11',
+    'A 10-for-1 split (NVDA) executed on the session being refreshed',
+    'Stored history re-based (prices ÷ 10): every row on the adjusted basis, the newest close exact, MA50 and RSI of the adjusted closes; the split session marked; SplitsApplied once; two requests (grouped day, one splits lookup); nothing in a DLQ',
+  ),
+  spec(
+    'Polygon',
+    'P12',
+    'A 1-for-4 reverse split (AAPL) executed on the session being refreshed',
+    'Stored history re-based (prices × 4): every row on the adjusted basis, the newest close exact, MA50 and RSI of the adjusted closes; the split session marked; SplitsApplied once; two requests; nothing in a DLQ',
+  ),
+  spec(
+    'Polygon',
+    'P13',
+    'A 3-for-1 split (MSFT) executed while the service did not run (3 sessions missed)',
+    'The gap is filled and the history re-based in the same night with one splits lookup: every row on the adjusted basis, the execution session marked; other tickers untouched; nothing in a DLQ',
+  ),
+  spec(
+    'Polygon',
+    'P14',
+    'A split (META 3-for-1) announced with an execution date 10 sessions ahead',
+    'Changes nothing: stored rows unchanged, no mark, SplitsApplied not counted; two requests; nothing in a DLQ',
+  ),
+  spec(
     'xAI',
     'X01',
     '429 rate limited (twice, with Retry-After)',
