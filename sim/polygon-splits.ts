@@ -10,6 +10,7 @@
  * on or before the simulator's "today" (Polygon applies a split overnight, before its execution
  * date's pre-market). A split announced for a later date changes nothing yet.
  */
+import type { SyntheticAgg } from './polygon-simulator';
 
 /** One split of the simulated universe. */
 export interface SimulatedSplit {
@@ -21,15 +22,7 @@ export interface SimulatedSplit {
 }
 
 /** A daily bar's price and volume fields (the simulator's synthetic bar). */
-export interface BarValues {
-  readonly v: number;
-  readonly vw: number;
-  readonly o: number;
-  readonly c: number;
-  readonly h: number;
-  readonly l: number;
-  readonly n: number;
-}
+export type BarValues = SyntheticAgg;
 
 const ratio = (s: SimulatedSplit): number => s.splitTo / s.splitFrom;
 

@@ -1,5 +1,6 @@
 import { nyDateOf } from '../../platform/ny-time';
 import { errorText } from '../../platform/text';
+import { normaliseTicker } from '../../platform/ticker';
 import { basisDate, splitRatio, type SplitEvent } from '../domain/splits';
 import type { HeldPositions, JobRuntime, SplitEvents } from '../ports';
 import type { JobProgress } from './deferral';
@@ -88,8 +89,8 @@ async function positionsHolding(
   try {
     for (const h of await deps.held.activePositions())
       for (const p of h.positions) {
-        const t = typeof p.ticker === 'string' ? p.ticker.trim().toUpperCase() : undefined;
-        if (t !== undefined && counts.has(t)) counts.set(t, (counts.get(t) ?? 0) + 1);
+        const t = normaliseTicker(p.ticker);
+        if (t.ok && counts.has(t.ticker)) counts.set(t.ticker, (counts.get(t.ticker) ?? 0) + 1);
       }
     return counts;
   } catch (err) {

@@ -43,6 +43,7 @@ import {
 } from '../../../lambdas/market-data/domain/market-calendar';
 import { createTickerDataRepository } from '../../../lambdas/market-data/adapters/ticker-data-repository';
 import { completeIndicators, rowFromBar } from '../../../lambdas/market-data/domain/ticker-rows';
+import type { PositionItem } from '../../../lambdas/portfolios/records';
 import { startDynamoFaultProxy, type DynamoFaultProxy } from '../../../sim/dynamo-fault-proxy';
 import { startLocalDynamo, type LocalDynamo } from '../../../sim/local-dynamo';
 import { localServiceEnv } from '../../../sim/local-env';
@@ -77,18 +78,8 @@ const repoRoot = path.join(__dirname, '..', '..', '..');
 
 type Handler = (event: unknown, context: Context) => Promise<any>;
 
-/** One position as seeded (numbers as the web client writes them: exact decimal strings). */
-export interface SeedPosition {
-  readonly id: string;
-  readonly portfolioId: string;
-  readonly ticker: string;
-  readonly shares: string;
-  readonly costBasis: string;
-  /** Prices from the previous night (absent for a position never priced). */
-  readonly currentPrice?: string;
-  readonly marketValue?: string;
-  readonly unrealizedPL?: string;
-}
+/** One position as seeded: the shape the portfolio repository reads (exact decimal strings). */
+export type SeedPosition = PositionItem;
 
 export interface SeedPortfolio {
   readonly id: string;
