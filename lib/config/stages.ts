@@ -51,8 +51,8 @@ export interface QueueConsumerConfig {
 
 /** Where a deployed function reads an API key at run time (never the key itself). */
 export interface SecretRef {
-  readonly store: 'secretsmanager' | 'ssm';
-  /** Secrets Manager secret name, or SSM SecureString parameter name (starting with `/`). */
+  readonly store: 'secretsmanager';
+  /** Secrets Manager secret name (SSM parameters are not supported: see lib/constructs/secret-grant.ts). */
   readonly name: string;
 }
 

@@ -1,13 +1,13 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { SecretRef } from '../config/stages';
 
 /**
  * Grants `grantee` read access to exactly one API-key secret, and returns the reference that the
  * function receives in its environment (`…_SECRET`): the secret's name, never its value.
- * SSM parameter names start with `/`; everything else is a Secrets Manager name.
+ * Secrets Manager only: both stages use it, and dropping the SSM branch keeps `client-ssm`
+ * (about 200 KiB) out of the bundles.
  */
 export function grantSecretRead(
   scope: Construct,
@@ -15,21 +15,9 @@ export function grantSecretRead(
   ref: SecretRef,
   grantee: iam.IGrantable,
 ): string {
-  if (ref.store === 'ssm') {
-    if (!ref.name.startsWith('/')) {
-      throw new Error(
-        `SSM parameter names must start with "/" (got "${ref.name}") so the runtime can tell them apart.`,
-      );
-    }
-    const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(scope, id, {
-      parameterName: ref.name,
-    });
-    parameter.grantRead(grantee);
-    return ref.name;
-  }
   if (ref.name.startsWith('/')) {
     throw new Error(
-      `Secrets Manager names must not start with "/" (got "${ref.name}"): use store "ssm" for parameters.`,
+      `Secrets Manager names must not start with "/" (got "${ref.name}"): store the key in Secrets Manager (SSM parameters are not supported).`,
     );
   }
   secretsmanager.Secret.fromSecretNameV2(scope, id, ref.name).grantRead(grantee);
