@@ -5,13 +5,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLE_TARGET, LAMBDA_RUNTIME } from '../config/runtime';
 import type { FunctionConfig } from '../config/stages';
 
 /** The repository root: entries, the lock file and `projectRoot` resolve from here, not the shell's cwd. */
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
-/** node20 keeps the same bundle runnable by the local tooling (Node 20) as well as on Lambda. */
-export const BUNDLE_TARGET = 'node20';
+export { BUNDLE_TARGET };
 
 /** Absolute path of a function's entry file under `lambdas/handlers/`. */
 export const handlerEntry = (entryFile: string) =>
@@ -75,7 +75,7 @@ export class WorkerFunction extends NodejsFunction {
       handler: 'handler',
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.settings.memoryMb,
       timeout: Duration.seconds(props.settings.timeoutSeconds),

@@ -49,8 +49,8 @@ function isCurrent(infoFile: string, bundleFile: string, key: string): boolean {
 
 /**
  * Builds the functions' bundles with the deployed bundle's esbuild options (`esbuildOptions` of
- * `lib/constructs/worker-function.ts`: CommonJS, node20, minified, source maps, the AWS SDK
- * bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset. A bundle whose
+ * `lib/constructs/worker-function.ts`: CommonJS, target `BUNDLE_TARGET` from
+ * lib/config/runtime.ts, minified, source maps, the AWS SDK bundled) into `<outDir>/<function>/index.js`, the layout of a Lambda asset. A bundle whose
  * inputs (every file esbuild read, the lock file, the options) are unchanged since its build is
  * reused.
  */
