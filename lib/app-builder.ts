@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, DefaultStackSynthesizer, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stages';
 import { ServiceStack } from './stacks/service-stack';
@@ -16,6 +16,8 @@ export function addStage(app: App, config: StageConfig, account?: string): Servi
     stackName: stackName(config.stage),
     env: { account: config.env.account ?? account, region: config.env.region },
     terminationProtection: config.removalPolicy === 'retain',
+    // The stage's own bootstrap (roles, asset bucket, execution policy): docs/BOOTSTRAP.md.
+    synthesizer: new DefaultStackSynthesizer({ qualifier: config.bootstrapQualifier }),
     description: `ZSM Seven backend processing (${config.stage}): nightly market data and Grok analysis`,
     config,
   });

@@ -107,6 +107,13 @@ export interface StageConfig {
   readonly xaiApiUrl: string;
   /** The Grok model id (config, not code: xAI retires model ids). */
   readonly xaiModel: string;
+  /**
+   * The CDK bootstrap qualifier of the stage (`cdk bootstrap --qualifier`; ≤ 10 lower-case
+   * letters and digits). Each stage has its own, so that where dev and prod share an account
+   * each deploys through its own bootstrap roles and narrowed execution policy
+   * (docs/BOOTSTRAP.md, docs/cfn-execution-policy.json).
+   */
+  readonly bootstrapQualifier: string;
 }
 
 const region = 'us-east-1';
@@ -175,6 +182,7 @@ const defaults = (stage: StageName) =>
     polygonBaseUrl: 'https://api.polygon.io',
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
     xaiModel: 'grok-4.3',
+    bootstrapQualifier: `zsm${stage}`,
   }) as const;
 
 export const stages: Readonly<Record<StageName, StageConfig>> = {
