@@ -2,7 +2,7 @@
  * Three projects run by `npm test`:
  * - infra: synthesises every stage and asserts on the templates (bundling skipped).
  * - lambdas: handler/core/adapter unit tests plus integration tests against real local
- *   services (dynalite DynamoDB, moto SQS where needed, our Polygon/xAI simulators).
+ *   services (dynalite DynamoDB, local-aws-sqs SQS where needed, our Polygon/xAI simulators).
  * - faults: whole nights with one injected fault each (`npm run test:faults`); rewrites FAULTS.md.
  * ts-jest only transpiles (tsconfig isolatedModules); `npm run typecheck` type-checks the whole tree.
  */

@@ -16,8 +16,8 @@ const HELP = `Usage: npm start -- [options]
 Runs the whole nightly job locally: processTickers {} -> ticker-processing-queue -> processTicker
 -> analyzePortfolios {} -> portfolio-analysis-queue -> analyzePortfolio -> checkFreshness {},
 with the real bundled
-handlers against embedded DynamoDB (dynalite) and SQS (moto), and the Polygon and xAI simulators
-unless POLYGON_API_KEY / XAI_API_KEY are set. Exits 0 only when the night fully succeeded.
+handlers against embedded DynamoDB (dynalite) and SQS (local-aws-sqs), and the Polygon and xAI
+simulators unless POLYGON_API_KEY / XAI_API_KEY are set. Exits 0 only when the night fully succeeded.
 
 Options:
   --data-dir DIR   keep the DynamoDB data in DIR (a second run continues from the first)

@@ -23,7 +23,7 @@ export interface DrainOptions {
 /**
  * Plays the Lambda SQS poller locally: receives batches, invokes the handler, deletes the
  * records it did not report as batch item failures, and makes failed ones visible again at once
- * (a time-compressed visibility timeout; moto moves them to the DLQ after maxReceiveCount).
+ * (a time-compressed visibility timeout; the local SQS moves them to the DLQ after maxReceiveCount).
  * Returns when the queue is empty, delayed messages included.
  */
 export async function drainQueue(

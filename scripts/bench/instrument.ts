@@ -62,7 +62,7 @@ export function countDynamoRequests(
   };
 }
 
-/** A message whose SQS delay is played on the virtual clock instead of moto's real one. */
+/** A message whose SQS delay is played on the virtual clock instead of the local SQS's real one. */
 export interface HeldMessage {
   readonly body: string;
   readonly dueAt: number;
@@ -72,8 +72,8 @@ export interface HeldMessage {
 /**
  * Plays SQS `DelaySeconds` on the virtual clock: a delayed SendMessage from the service is
  * validated as SQS would (integer 0-900 s, body ≤ 256 KiB), held here, and released to the real
- * (moto) queue with no delay once the virtual clock reaches its due time. Everything else goes to
- * moto unchanged. Also counts the service's SQS requests by operation.
+ * (local) queue with no delay once the virtual clock reaches its due time. Everything else goes to
+ * the local SQS unchanged. Also counts the service's SQS requests by operation.
  */
 export function holdDelayedMessages(sqs: SQSClient, now: () => number) {
   const held: HeldMessage[] = [];

@@ -1,7 +1,7 @@
 /**
  * One benchmark case, run in its own process (a fresh module cache = a cold start of both
  * handlers): N tickers held in active portfolios, a first night (every ticker new) and the next
- * night (steady state), through the real handlers against dynalite, moto SQS and the Polygon
+ * night (steady state), through the real handlers against dynalite, local SQS and the Polygon
  * simulator at 5 requests per minute, on a virtual clock. Sends a `CaseResult` over IPC.
  *
  * Usage: forked by scripts/bench.ts, or by hand (prints the result as JSON):
@@ -64,7 +64,7 @@ if (!Number.isInteger(tickerCount) || tickerCount < 1) {
   process.exit(2);
 }
 const nightStart = Date.parse(process.env.BENCH_NIGHT ?? DEFAULT_NIGHT);
-// Setup (dynalite, moto, seeding) happens in the hour before the rule fires.
+// Setup (dynalite, local SQS, seeding) happens in the hour before the rule fires.
 const clock = installVirtualClock(nightStart - 3_600_000);
 
 // The service logs JSON lines through Powertools; keep them for the report instead of printing.
@@ -130,7 +130,7 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
 async function main(): Promise<void> {
   const realStart = performance.now();
   const dynamo = await startDynamoProcess();
-  const sqs = await startLocalSqs();
+  const sqs = await startLocalSqs({ ownProcess: true });
   const { queueUrl, dlqUrl } = await sqs.createQueue('ticker-processing-queue-bench');
   const polygon = await startPolygonSimulator({
     requestsPerMinute: 5,

@@ -70,11 +70,11 @@ export function renderReport(
     line('How it was measured:');
     line();
     line(
-      '- **Real code paths**: the `processTickers` and `processTicker` handlers (`lambdas/handlers/`) with their real adapters, against dynalite (`sim/local-dynamo.ts`, in its own process), moto SQS (`sim/local-sqs.ts`, queue with its DLQ, maxReceiveCount 5) and the Polygon simulator (`sim/polygon-simulator.ts`: `requestsPerMinute: 5`, NYSE calendar, ' +
+      '- **Real code paths**: the `processTickers` and `processTicker` handlers (`lambdas/handlers/`) with their real adapters, against dynalite (`sim/local-dynamo.ts`, in its own process), local SQS (`sim/local-sqs.ts`: local-aws-sqs in its own process, queue with its DLQ, maxReceiveCount 5) and the Polygon simulator (`sim/polygon-simulator.ts`: `requestsPerMinute: 5`, NYSE calendar, ' +
         `${fmtInt(cases[0].universe + 10)} symbols in a grouped day). Each case runs in a fresh process (cold handlers) with fresh tables.`,
     );
     line(
-      `- **Virtual clock, not time compression**: \`Date.now\` is patched in the benchmark process. It runs at real speed while anything is processed and jumps over idle waits, so the service runs with its deployed constants (60-s budget window + 1.5-s margin, whole-second SQS delays, 900-s Lambda timeout; \`POLYGON_BUDGET_WINDOW_MS\` is not set). The service and the simulator read the same clock, so the simulator's rate limiter and the 60-s window check below are exact. SQS \`DelaySeconds\` is played on that clock: a middleware on the service's own \`SQSClient\` validates a delayed \`SendMessage\` (0–900 s, ≤ 256 KiB), holds it, and the poller sends it to moto when it is due. The poller plays the Lambda event-source mapping (batch size 1, as deployed; failed records made visible again at once).`,
+      `- **Virtual clock, not time compression**: \`Date.now\` is patched in the benchmark process. It runs at real speed while anything is processed and jumps over idle waits, so the service runs with its deployed constants (60-s budget window + 1.5-s margin, whole-second SQS delays, 900-s Lambda timeout; \`POLYGON_BUDGET_WINDOW_MS\` is not set). The service and the simulator read the same clock, so the simulator's rate limiter and the 60-s window check below are exact. SQS \`DelaySeconds\` is played on that clock: a middleware on the service's own \`SQSClient\` validates a delayed \`SendMessage\` (0–900 s, ≤ 256 KiB), holds it, and the poller sends it to the local SQS when it is due. The poller plays the Lambda event-source mapping (batch size 1, as deployed; failed records made visible again at once).`,
     );
     line(
       `- **Nights**: the first night starts when the rule fires (${first.startedAt}, session ${first.session}) with no stored history; the steady-state night is the next night (${steady.startedAt}, session ${steady.session}): the service's own clock names the next session, nothing is deleted or faked.`,
@@ -170,7 +170,7 @@ export function renderReport(
     );
     line();
     line(
-      '| Tickers | Setup (real: dynalite tables from the synthesized template, moto, seeding) | Case total (real) | CPU: benchmark process (service, simulator, poller) | CPU: dynalite |',
+      '| Tickers | Setup (real: dynalite tables from the synthesized template, local SQS, seeding) | Case total (real) | CPU: benchmark process (service, simulator, poller) | CPU: dynalite |',
     );
     line('|---:|---:|---:|---:|---:|');
     for (const c of cases) {

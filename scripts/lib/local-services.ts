@@ -179,14 +179,14 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
   };
 }
 
-/** Bundles (built or from cdk.out), moto SQS with both queues, dynalite with the CDK tables. */
+/** Bundles (built or from cdk.out), the local SQS with both queues, dynalite with the CDK tables. */
 async function startStores(opts: LocalServicesOptions, names: LocalTableNames) {
   const settled = await Promise.allSettled([
     opts.cdkOut
       ? Promise.resolve(bundlesFromCdkOut(opts.cdkOut, opts.functions))
       : buildBundles(opts.functions),
     startLocalSqs().then((sqs) => {
-      opts.cleanup.add('moto_server (SQS)', () => sqs.close());
+      opts.cleanup.add('local SQS', () => sqs.close());
       return sqs;
     }),
   ]);
@@ -270,9 +270,10 @@ function loadHandlers(bundles: readonly FunctionBundle[]) {
 
 /**
  * Starts everything a local run needs, registering each part with `cleanup` as soon as it is up:
- * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, moto SQS with
- * both queues and their DLQs, the Polygon and xAI simulators unless real keys are set; then
- * sets the environment contract, seeds the sample data and loads the handlers.
+ * the bundles (built with esbuild, or from cdk.out), dynalite with the CDK tables, the local SQS
+ * (local-aws-sqs, in process) with both queues and their DLQs, the Polygon and xAI simulators
+ * unless real keys are set; then sets the environment contract, seeds the sample data and loads
+ * the handlers.
  */
 export async function startLocalServices(opts: LocalServicesOptions): Promise<LocalServices> {
   const env = opts.env ?? process.env;

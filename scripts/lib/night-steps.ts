@@ -125,7 +125,7 @@ class LocalNight {
     const seed = services.seed;
     this.say(
       `services up: DynamoDB (dynalite, ${opts.dataDir ? `data in ${opts.dataDir}` : 'in memory'}), ` +
-        `SQS (moto: ${services.queues.tickers.name}, ${services.queues.analysis.name}, each with a DLQ)`,
+        `SQS (local-aws-sqs: ${services.queues.tickers.name}, ${services.queues.analysis.name}, each with a DLQ)`,
     );
     this.say(
       `seed ${path.relative(process.cwd(), seed.file) || seed.file}: ${seed.users} users, ${seed.portfolios} portfolios ` +

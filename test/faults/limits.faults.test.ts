@@ -1,7 +1,7 @@
 /**
  * Input limits at their bounds (issue 7): the size of a queued refresh job, the tickers one manual
  * run may list, and the length of an xAI answer. Each case runs the real code at the bound and one
- * past it against the suite's world (moto SQS, dynalite, the xAI simulator), and checks that the
+ * past it against the suite's world (local SQS, dynalite, the xAI simulator), and checks that the
  * refusal names the limit and loses nothing: no job half-queued, no analysis half-stored.
  *
  * The xAI simulator always answers at a normal size, so the analysis functions reach it through a
@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PurgeQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import {
   createJobQueue,
   MAX_BATCH_ENTRIES,
@@ -95,7 +95,7 @@ function dynaliteSafeIds(prefix: string, count: number): string[] {
 /** Every message waiting in the tickers queue, parsed as refresh jobs, then the queue emptied. */
 async function takeJobs(): Promise<{ job: RefreshJob; bytes: number }[]> {
   const messages = await world.peek(world.queues.tickers.queueUrl);
-  await world.sqs.client.send(new PurgeQueueCommand({ QueueUrl: world.queues.tickers.queueUrl }));
+  await world.sqs.purge(world.queues.tickers.queueUrl);
   return messages.map((m) => ({
     job: refreshJobSchema.parse(JSON.parse(m.Body!)),
     bytes: Buffer.byteLength(m.Body!),
@@ -250,7 +250,7 @@ faultCase(
     await direct.send(padded(MAX_MESSAGE_BYTES));
     const atLimit = await world.peek(queue);
     expect(atLimit.map((m) => Buffer.byteLength(m.Body!))).toEqual([MAX_MESSAGE_BYTES]);
-    await world.sqs.client.send(new PurgeQueueCommand({ QueueUrl: queue }));
+    await world.sqs.purge(queue);
     const over = await direct.sendAll([{ small: true }, padded(MAX_MESSAGE_BYTES + 1)]).then(
       () => undefined,
       (err: unknown) => err,

@@ -2,7 +2,8 @@
  * The world a fault case runs in: the real handlers (imported from source, as Lambda loads
  * them: after the environment is set) against
  * - DynamoDB: dynalite, reached through the fault-injecting proxy (sim/dynamo-fault-proxy.ts);
- * - SQS: moto, with both queues and their DLQs (maxReceiveCount 5, as deployed);
+ * - SQS: local-aws-sqs in this process (sim/local-sqs.ts), with both queues and their DLQs
+ *   (maxReceiveCount 5, as deployed), emptied before each case with `LocalSqs.purge`;
  * - Polygon and xAI: our simulators, in their wire format, with their fault switches.
  *
  * Time is compressed as in `npm start`: the budget window is 2 s and the Polygon simulator's
@@ -18,7 +19,6 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import Big from 'big.js';
 import {
-  PurgeQueueCommand,
   ReceiveMessageCommand,
   type Message,
   type SendMessageBatchCommandInput,
@@ -636,8 +636,7 @@ async function reset(world: World): Promise<void> {
     clearTable(world, n.positions, ['id']),
   ]);
   for (const q of [world.queues.tickers, world.queues.analysis]) {
-    for (const url of [q.queueUrl, q.dlqUrl])
-      await world.sqs.client.send(new PurgeQueueCommand({ QueueUrl: url }));
+    for (const url of [q.queueUrl, q.dlqUrl]) await world.sqs.purge(url);
     for (const url of [q.queueUrl, q.dlqUrl])
       if ((await depth(world.sqs.client, url)) !== 0) throw new Error(`${url} did not purge`);
   }

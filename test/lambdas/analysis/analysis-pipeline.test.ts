@@ -22,7 +22,7 @@ import {
 } from './analysis-fixtures';
 
 /**
- * analyzePortfolios → portfolio-analysis-queue (moto SQS) → analyzePortfolio (the real handlers,
+ * analyzePortfolios → portfolio-analysis-queue (local SQS) → analyzePortfolio (the real handlers,
  * driven by the local SQS poller) against dynalite and the xAI simulator.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Upstream faults end to end: the real handlers against dynalite (DynamoDB), moto (SQS) and the
+ * Upstream faults end to end: the real handlers against dynalite (DynamoDB), the local SQS and the
  * Polygon simulator, time-compressed 30× as in market-data.integration.test.ts (the budget
  * window is 2 s and the simulator's clock runs 30× faster, so its 60-s window is the same 2 s).
  *

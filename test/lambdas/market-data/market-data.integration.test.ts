@@ -1,6 +1,6 @@
 /**
  * The nightly market-data refresh end to end: the real handlers against dynalite (DynamoDB),
- * moto (SQS) and the Polygon simulator, time-compressed 30× (the budget window is 2 s here and
+ * the local SQS and the Polygon simulator, time-compressed 30× (the budget window is 2 s here and
  * the simulator's clock runs 30× faster, so its 60-s window is the same 2 s).
  */
 import {
