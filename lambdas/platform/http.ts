@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from './undici-request';
 import { fullJitterDelay } from './backoff';
 import { grouped } from './text';
 

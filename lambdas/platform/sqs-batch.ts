@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * The one SQS batch loop of both queue consumers. Each record is parsed against the message

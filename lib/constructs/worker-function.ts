@@ -18,6 +18,13 @@ export const handlerEntry = (entryFile: string) =>
   path.join(repoRoot, 'lambdas', 'handlers', entryFile);
 
 /**
+ * ES modules before CommonJS: the AWS SDK v3 packages ship both (`dist-es` under `module`,
+ * `dist-cjs` under `main`); only the ES build lets esbuild drop the commands and serde code a
+ * function does not use (about 200 KB less per bundle, and less to load at every cold start).
+ */
+export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
+
+/**
  * The esbuild options that reproduce a deployed bundle (same target, format, minification,
  * source map, SDK bundled), for tests, benchmarks and local runs that build bundles themselves.
  */
@@ -27,6 +34,7 @@ export function esbuildOptions(entryFile: string, outfile: string) {
     bundle: true,
     platform: 'node' as const,
     target: BUNDLE_TARGET,
+    mainFields: BUNDLE_MAIN_FIELDS,
     format: 'cjs' as const,
     minify: true,
     sourcemap: true,
@@ -88,6 +96,7 @@ export class WorkerFunction extends NodejsFunction {
       bundling: {
         format: OutputFormat.CJS,
         target: BUNDLE_TARGET,
+        mainFields: BUNDLE_MAIN_FIELDS,
         minify: true,
         sourceMap: true,
         sourcesContent: false,

@@ -1,16 +1,20 @@
 /**
  * Bundle size and import time of every function: each entry of `lib/functions.ts` is bundled with
- * the options of `lib/constructs/worker-function.ts` (esbuild, CJS, node20, minified, external
- * source map without sources, nothing external), then required in fresh Node processes. Loading
- * and initialising the bundle is most of a Lambda cold start that we control.
+ * `esbuildOptions` of `lib/constructs/worker-function.ts` (the deployed bundle's options, whatever
+ * they are: target, format, minification, source map, module resolution, nothing external), then
+ * required in fresh Node processes beside an empty module. Loading and initialising the bundle is
+ * most of a Lambda cold start that we control. Two probes compare HTTP clients the same way: a
+ * tiny module making one GET with undici's cheapest import (`lambdas/platform/undici-request.ts`)
+ * and one with Node's global `fetch`.
  */
 import { spawnSync } from 'node:child_process';
-import { FUNCTION_NAMES, FUNCTIONS } from '../../lib/functions';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { esbuildOptions } from '../../lib/constructs/worker-function';
+import { FUNCTION_NAMES, FUNCTIONS } from '../../lib/functions';
 
 export interface BundleResult {
   /** Entry file name, e.g. `process-ticker.ts`. */
@@ -28,12 +32,49 @@ export interface BundleResult {
   readonly error?: string;
 }
 
+/** One HTTP-client probe: a module exporting `get(url)` that makes one GET and reads the body. */
+export interface HttpProbeResult {
+  readonly name: string;
+  readonly bytes: number;
+  /** Median `require` time, ms (nothing else loaded before). */
+  readonly requireMs: number;
+  /** Median `require` plus the first GET to a loopback server started before the timing, ms. */
+  readonly firstRequestMs: number;
+  readonly error?: string;
+}
+
 export interface ColdStartResult {
   readonly runs: number;
   readonly esbuildVersion: string;
+  /** esbuild's target and main fields, as `esbuildOptions` set them. */
+  readonly target: string;
+  readonly mainFields: readonly string[];
   readonly empty: { processMs: number; requireMs: number };
   readonly bundles: BundleResult[];
+  readonly httpProbes: HttpProbeResult[];
 }
+
+/**
+ * Issue 14's "before": the bundle table of BENCHMARKS.md at commit 01148d55b4c5 (2026-11-23,
+ * esbuild 0.28.2, target node20, Node 20.20.2, 7 runs), the figures the issue's goal (≤ 1 MB,
+ * require ≤ 0.4 ×) is measured against.
+ */
+export const BEFORE: {
+  readonly emptyRequireMs: number;
+  readonly bundles: Readonly<Record<string, { bytes: number; requireMs: number }>>;
+} = {
+  emptyRequireMs: 6.04,
+  bundles: {
+    'analyze-portfolio.ts': { bytes: 1.79 * 1024 * 1024, requireMs: 261 },
+    'analyze-portfolios.ts': { bytes: 1.56 * 1024 * 1024, requireMs: 204 },
+    'check-freshness.ts': { bytes: 571.2 * 1024, requireMs: 115 },
+    'process-ticker.ts': { bytes: 1.82 * 1024 * 1024, requireMs: 272 },
+    'process-tickers.ts': { bytes: 1.81 * 1024 * 1024, requireMs: 276 },
+  },
+};
+
+/** The goal: every bundle at most this many bytes, and require time at most this × before. */
+export const GOAL = { maxBytes: 1_000_000, maxRequireRatio: 0.4 } as const;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,8 +111,8 @@ interface Sample {
   readonly requireMs: number;
 }
 
-function timeRequire(file: string, sourceMaps: boolean): Sample {
-  const code = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+/** Runs `code` in a fresh Node process; its stdout is a number of ms. */
+function timeChild(code: string, sourceMaps: boolean): Sample {
   const args = [...(sourceMaps ? ['--enable-source-maps'] : []), '-e', code];
   const start = performance.now();
   const out = spawnSync(process.execPath, args, {
@@ -83,96 +124,162 @@ function timeRequire(file: string, sourceMaps: boolean): Sample {
   return { processMs, requireMs: Number(out.stdout) };
 }
 
-/** Bundles every handler and times its import `runs` times (round-robin, after one warm-up). */
+const requireCode = (file: string) =>
+  `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+
+/** A loopback server first (not timed), then `require(file).get(url)`, timed to the body's end. */
+const firstRequestCode = (file: string) =>
+  `const s=require('node:http').createServer((q,r)=>r.end('ok')).listen(0,'127.0.0.1',async()=>{` +
+  `const u='http://127.0.0.1:'+s.address().port+'/';const t=process.hrtime.bigint();` +
+  `const b=await require(${JSON.stringify(file)}).get(u);if(b!=='ok')throw new Error(b);` +
+  `process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));s.close();process.exit(0)})`;
+
+/** The HTTP-client probes: the same GET through each client, bundled like a function. */
+const HTTP_PROBES: readonly { name: string; contents: string }[] = [
+  {
+    name: 'undici `request` (lib/ files, as `lambdas/platform/http.ts`)',
+    contents: `import { request } from './lambdas/platform/undici-request';
+export const get = async (url: string) =>
+  (await request(url, { method: 'GET', headers: {} })).body.text();`,
+  },
+  {
+    name: "undici `request` (package entry, `from 'undici'`)",
+    contents: `import { request } from 'undici';
+export const get = async (url: string) => (await request(url, { method: 'GET' })).body.text();`,
+  },
+  {
+    name: 'global `fetch` (Node’s built-in undici)',
+    contents: `export const get = async (url: string) => (await fetch(url)).text();`,
+  },
+];
+
+/** Builds one bundle; returns an error message instead of throwing. */
+async function bundle(options: BuildOptions): Promise<string | undefined> {
+  try {
+    await build({ ...options, logLevel: 'error' });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+interface Target {
+  readonly file: string;
+  error?: string;
+  readonly plain: Sample[];
+  readonly maps: Sample[];
+  readonly first: number[];
+}
+
+const target = (file: string, error?: string): Target => ({
+  file,
+  error,
+  plain: [],
+  maps: [],
+  first: [],
+});
+
+/** Times every target `runs` times, round-robin, after one warm-up round (file cache). */
+function timeAll(targets: readonly Target[], probes: ReadonlySet<Target>, runs: number): void {
+  for (let run = -1; run < runs; run++) {
+    for (const t of targets) {
+      if (t.error) continue;
+      try {
+        const plain = timeChild(requireCode(t.file), false);
+        const maps = probes.has(t) ? undefined : timeChild(requireCode(t.file), true);
+        const first = probes.has(t) ? timeChild(firstRequestCode(t.file), false) : undefined;
+        if (run < 0) continue;
+        t.plain.push(plain);
+        if (maps) t.maps.push(maps);
+        if (first) t.first.push(first.requireMs);
+      } catch (err) {
+        t.error = (err as Error).message;
+      }
+    }
+  }
+}
+
+function bundleResult(entry: string, t: Target): BundleResult {
+  const sizes = existsFile(t.file)
+    ? {
+        bytes: statSync(t.file).size,
+        gzipBytes: gzipSync(readFileSync(t.file), { level: 9 }).length,
+        mapBytes: existsFile(`${t.file}.map`) ? statSync(`${t.file}.map`).size : 0,
+      }
+    : { bytes: 0, gzipBytes: 0, mapBytes: 0 };
+  const ms = (xs: Sample[], k: keyof Sample) => (t.error ? NaN : median(xs.map((x) => x[k])));
+  return {
+    entry,
+    ...sizes,
+    processMs: ms(t.plain, 'processMs'),
+    requireMs: ms(t.plain, 'requireMs'),
+    processMsSourceMaps: ms(t.maps, 'processMs'),
+    requireMsSourceMaps: ms(t.maps, 'requireMs'),
+    ...(t.error ? { error: t.error } : {}),
+  };
+}
+
+const existsFile = (file: string): boolean => {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** Bundles every handler and the HTTP probes, and times their import `runs` times. */
 export async function measureColdStarts(repoRoot: string, runs: number): Promise<ColdStartResult> {
-  const handlersDir = path.join(repoRoot, 'lambdas', 'handlers');
   // The deployed functions' entries, from the one function registry.
   const entries = FUNCTION_NAMES.map((fn) => FUNCTIONS[fn].entryFile).sort();
   const outRoot = mkdtempSync(path.join(tmpdir(), 'bench-bundles-'));
   const emptyFile = path.join(outRoot, 'empty.js');
   writeFileSync(emptyFile, '');
-
-  const bundles: { entry: string; file: string; error?: string }[] = [];
-  for (const entry of entries) {
-    const outDir = path.join(outRoot, entry.replace(/\.ts$/, ''));
-    mkdirSync(outDir, { recursive: true });
-    const file = path.join(outDir, 'index.js');
-    try {
-      await build({
-        entryPoints: [path.join(handlersDir, entry)],
-        absWorkingDir: repoRoot,
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
-        outfile: file,
-        logLevel: 'error',
-      });
-      bundles.push({ entry, file });
-    } catch (err) {
-      bundles.push({ entry, file, error: (err as Error).message.split('\n')[0] });
-    }
-  }
-
-  const targets = [
-    { entry: '(empty module)', file: emptyFile },
-    ...bundles.filter((b) => !b.error),
-  ];
-  const samples = new Map<string, { plain: Sample[]; maps: Sample[] }>(
-    targets.map((t) => [t.file, { plain: [], maps: [] }]),
-  );
-  const errors = new Map<string, string>();
-  for (let run = -1; run < runs; run++) {
-    for (const t of targets) {
-      if (errors.has(t.file)) continue;
-      try {
-        const plain = timeRequire(t.file, false);
-        const maps = timeRequire(t.file, true);
-        if (run < 0) continue; // warm-up: file cache
-        samples.get(t.file)!.plain.push(plain);
-        samples.get(t.file)!.maps.push(maps);
-      } catch (err) {
-        errors.set(t.file, (err as Error).message);
-      }
-    }
-  }
-  const summary = (file: string) => {
-    const { plain, maps } = samples.get(file)!;
-    return {
-      processMs: median(plain.map((x) => x.processMs)),
-      requireMs: median(plain.map((x) => x.requireMs)),
-      processMsSourceMaps: median(maps.map((x) => x.processMs)),
-      requireMsSourceMaps: median(maps.map((x) => x.requireMs)),
-    };
+  const outFile = (name: string) => {
+    mkdirSync(path.join(outRoot, name), { recursive: true });
+    return path.join(outRoot, name, 'index.js');
   };
-  const empty = summary(emptyFile);
-  const esbuildVersion = (
-    JSON.parse(
-      readFileSync(path.join(repoRoot, 'node_modules', 'esbuild', 'package.json'), 'utf8'),
-    ) as { version: string }
-  ).version;
+
+  const handlers = new Map<string, Target>();
+  for (const entry of entries) {
+    const file = outFile(entry.replace(/\.ts$/, ''));
+    const options = { ...esbuildOptions(entry, file), absWorkingDir: repoRoot };
+    handlers.set(entry, target(file, await bundle(options)));
+  }
+  const probes = new Map<string, Target>();
+  for (const [i, probe] of HTTP_PROBES.entries()) {
+    const file = outFile(`http-probe-${i}`);
+    const stdin = { contents: probe.contents, resolveDir: repoRoot, loader: 'ts' as const };
+    const options = { ...esbuildOptions('probe.ts', file), entryPoints: undefined, stdin };
+    probes.set(probe.name, target(file, await bundle({ ...options, absWorkingDir: repoRoot })));
+  }
+
+  const empty = target(emptyFile);
+  const probeSet = new Set(probes.values());
+  timeAll([empty, ...handlers.values(), ...probeSet], probeSet, runs);
+  const options = esbuildOptions('x.ts', 'x.js');
   const result: ColdStartResult = {
     runs,
-    esbuildVersion,
-    empty: { processMs: empty.processMs, requireMs: empty.requireMs },
-    bundles: bundles.map((b) => {
-      const error = b.error ?? errors.get(b.file);
-      const sizes = b.error
-        ? { bytes: 0, gzipBytes: 0, mapBytes: 0 }
-        : {
-            bytes: statSync(b.file).size,
-            gzipBytes: gzipSync(readFileSync(b.file), { level: 9 }).length,
-            mapBytes: statSync(`${b.file}.map`).size,
-          };
-      const times = error
-        ? { processMs: NaN, requireMs: NaN, processMsSourceMaps: NaN, requireMsSourceMaps: NaN }
-        : summary(b.file);
-      return { entry: b.entry, ...sizes, ...times, ...(error ? { error } : {}) };
-    }),
+    esbuildVersion: esbuildVersionOf(repoRoot),
+    target: String(options.target),
+    mainFields: [...options.mainFields],
+    empty: {
+      processMs: median(empty.plain.map((x) => x.processMs)),
+      requireMs: median(empty.plain.map((x) => x.requireMs)),
+    },
+    bundles: [...handlers].map(([entry, t]) => bundleResult(entry, t)),
+    httpProbes: [...probes].map(([name, t]) => ({
+      name,
+      bytes: bundleResult(name, t).bytes,
+      requireMs: t.error ? NaN : median(t.plain.map((x) => x.requireMs)),
+      firstRequestMs: t.error ? NaN : median(t.first),
+      ...(t.error ? { error: t.error } : {}),
+    })),
   };
   rmSync(outRoot, { recursive: true, force: true });
   return result;
+}
+
+function esbuildVersionOf(repoRoot: string): string {
+  const file = path.join(repoRoot, 'node_modules', 'esbuild', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

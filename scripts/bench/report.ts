@@ -1,4 +1,4 @@
-import type { ColdStartResult } from './cold-start';
+import { BEFORE, GOAL, type ColdStartResult } from './cold-start';
 import { OLD_CALLS_PER_TICKER, OLD_CAP, OLD_STAGGER_S, oldDesignNight } from './old-design';
 import type { CaseResult, NightResult } from './types';
 
@@ -209,30 +209,67 @@ export function renderReport(
     }
   }
 
-  if (cold) {
-    line('## Bundle size and import time (most of a cold start)');
-    line();
-    line(
-      `Each \`lambdas/handlers/*.ts\` bundled with esbuild ${cold.esbuildVersion} and the options of \`lib/constructs/worker-function.ts\` (CJS, target node20, minified, external source map without sources, AWS SDK bundled). Import time: a fresh \`node -e "require(bundle)"\` process per run, ${cold.runs} runs per bundle after a warm-up, round-robin, median; the deployed environment's variable names set. "require" is the \`require()\` call timed inside the process; "process" is spawn to exit. Local Node ${env.node} (Lambda runs Node 24 on arm64), so compare the bundles with the empty module rather than reading the absolute numbers as Lambda's.`,
-    );
-    line();
-    line(
-      '| Function entry | Bundle | gzip | Source map | require | process | require, `--enable-source-maps` (as deployed) | process, `--enable-source-maps` |',
-    );
-    line('|---|---:|---:|---:|---:|---:|---:|---:|');
-    line(
-      `| (empty module) | 0 | — | — | ${cold.empty.requireMs.toFixed(2)} ms | ${fmtMs(cold.empty.processMs)} | — | — |`,
-    );
-    for (const b of cold.bundles) {
-      if (b.error) {
-        line(`| \`${b.entry}\` | — | — | — | failed: ${b.error} | | | |`);
-        continue;
-      }
-      line(
-        `| \`${b.entry}\` | ${fmtBytes(b.bytes)} | ${fmtBytes(b.gzipBytes)} | ${fmtBytes(b.mapBytes)} | ${fmtMs(b.requireMs)} | ${fmtMs(b.processMs)} (+${fmtMs(b.processMs - cold.empty.processMs)}) | ${fmtMs(b.requireMsSourceMaps)} | ${fmtMs(b.processMsSourceMaps)} (+${fmtMs(b.processMsSourceMaps - cold.empty.processMs)}) |`,
-      );
-    }
-    line();
-  }
+  if (cold) out.push(...coldStartSection(env, cold));
   return out.join('\n');
+}
+
+/** The bundle table, beside issue 14's "before" figures, with the goal's check line. */
+function coldStartSection(env: Environment, cold: ColdStartResult): string[] {
+  const out: string[] = [];
+  const line = (s = '') => out.push(s);
+  line('## Bundle size and import time (most of a cold start)');
+  line();
+  line(
+    `Each \`lambdas/handlers/*.ts\` bundled with esbuild ${cold.esbuildVersion} and \`esbuildOptions\` of \`lib/constructs/worker-function.ts\` (CJS, target ${cold.target}, main fields ${cold.mainFields.join(', ') || 'esbuild default'}, minified, external source map without sources, AWS SDK bundled). Import time: a fresh \`node -e "require(bundle)"\` process per run, ${cold.runs} runs per bundle after a warm-up, round-robin, median; the deployed environment's variable names set. "require" is the \`require()\` call timed inside the process; "process" is spawn to exit. Local Node ${env.node} (Lambda runs Node 24 on arm64), so compare the bundles with the empty module rather than reading the absolute numbers as Lambda's. "Before" is the table of commit 01148d55b4c5 (issue 14), where the empty module took ${BEFORE.emptyRequireMs.toFixed(2)} ms; a busier machine slows every row, the empty module shows by how much.`,
+  );
+  line();
+  line(
+    '| Function entry | Bundle | before | gzip | Source map | require | before | ratio | process | require, `--enable-source-maps` (as deployed) | process, `--enable-source-maps` |',
+  );
+  line('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  line(
+    `| (empty module) | 0 | 0 | — | — | ${cold.empty.requireMs.toFixed(2)} ms | ${BEFORE.emptyRequireMs.toFixed(2)} ms | ${(cold.empty.requireMs / BEFORE.emptyRequireMs).toFixed(2)} | ${fmtMs(cold.empty.processMs)} | — | — |`,
+  );
+  const failures: string[] = [];
+  for (const b of cold.bundles) {
+    const before = BEFORE.bundles[b.entry];
+    if (b.error) {
+      failures.push(`\`${b.entry}\` failed`);
+      line(`| \`${b.entry}\` | — | — | — | — | failed: ${b.error} | | | | | |`);
+      continue;
+    }
+    const ratio = before ? b.requireMs / before.requireMs : NaN;
+    if (b.bytes > GOAL.maxBytes) failures.push(`\`${b.entry}\` ${fmtInt(b.bytes)} bytes`);
+    if (!(ratio <= GOAL.maxRequireRatio)) failures.push(`\`${b.entry}\` ${ratio.toFixed(2)} ×`);
+    line(
+      `| \`${b.entry}\` | ${fmtBytes(b.bytes)} | ${before ? fmtBytes(before.bytes) : '—'} | ${fmtBytes(b.gzipBytes)} | ${fmtBytes(b.mapBytes)} | ${fmtMs(b.requireMs)} | ${before ? fmtMs(before.requireMs) : '—'} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)} ×` : '—'} | ${fmtMs(b.processMs)} (+${fmtMs(b.processMs - cold.empty.processMs)}) | ${fmtMs(b.requireMsSourceMaps)} | ${fmtMs(b.processMsSourceMaps)} (+${fmtMs(b.processMsSourceMaps - cold.empty.processMs)}) |`,
+    );
+  }
+  line();
+  line(
+    `Check (every bundle ≤ ${fmtInt(GOAL.maxBytes)} bytes and require ≤ ${GOAL.maxRequireRatio} × before): **${failures.length === 0 ? 'PASS' : `FAIL`}**${failures.length ? ` (${failures.join(', ')})` : ''}.`,
+  );
+  line();
+  out.push(...httpProbeSection(cold));
+  return out;
+}
+
+/** The HTTP clients compared: the same GET through each, bundled and timed like a function. */
+function httpProbeSection(cold: ColdStartResult): string[] {
+  if (cold.httpProbes.length === 0) return [];
+  const out = [
+    'HTTP client of the upstream calls: a module that makes one GET and reads the body, bundled with the same options. "require" is its import alone; "require + first GET" adds the first request to a loopback server (started before the timing), where a lazily loaded client pays its own load.',
+    '',
+    '| Client | Bundle | require | require + first GET |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const p of cold.httpProbes) {
+    out.push(
+      p.error
+        ? `| ${p.name} | — | failed: ${p.error} | |`
+        : `| ${p.name} | ${fmtBytes(p.bytes)} | ${fmtMs(p.requireMs)} | ${fmtMs(p.firstRequestMs)} |`,
+    );
+  }
+  out.push('');
+  return out;
 }

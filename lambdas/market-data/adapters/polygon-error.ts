@@ -2,7 +2,7 @@
  * How a Polygon call fails: the one error type of this boundary ({@link PolygonError}), how an
  * HTTP answer or a transport failure becomes one, and which failures are retried in-process.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRetryAfter, TransportFailure, type HttpResponse } from '../../platform/http';
 import { clip } from '../../platform/text';
 import { UpstreamError, type UpstreamErrorInit } from '../../platform/upstream-error';

@@ -2,7 +2,7 @@
  * Polygon's URLs and response bodies: building request URLs, following `next_url`, and reading
  * the aggregate envelope into {@link DailyBar}s.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { nyDateOf } from '../../platform/ny-time';
 import { clip } from '../../platform/text';
 import type { DailyBar } from './polygon-client';

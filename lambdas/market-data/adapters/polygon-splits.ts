@@ -3,7 +3,7 @@
  * validated at the edge: a split we cannot read is an error, never a split silently ignored
  * (that would leave a ticker's history on two price bases).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { clip } from '../../platform/text';
 import { polygonError } from './polygon-error';
 import { buildUrl, followUrl, parseEnvelope, type Target } from './polygon-responses';
