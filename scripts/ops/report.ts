@@ -79,8 +79,13 @@ export function parseReportArgs(argv: readonly string[]): ReportOptions {
   };
 }
 
-const isDate = (s: string) =>
-  /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+/** A real calendar date `YYYY-MM-DD` (not 2026-13-45, not 2026-02-30). */
+function isDate(s: string): boolean {
+  const ms = Date.parse(`${s}T00:00:00Z`);
+  return (
+    /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(s)
+  );
+}
 
 /** Clients for a deployed stage in its region (or `region`). */
 export function stageClients(stage: StageName, region?: string): StageClients {
@@ -145,5 +150,6 @@ export async function main(argv: readonly string[], io: ReportIo = defaultIo): P
 
 if (require.main === module) {
   loadEnvFile();
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }
