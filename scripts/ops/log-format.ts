@@ -75,7 +75,7 @@ function errorText(e: unknown): string | undefined {
     const name = typeof o.name === 'string' ? o.name : 'Error';
     return typeof o.message === 'string' ? `${name}: ${o.message}` : JSON.stringify(e);
   }
-  return String(e);
+  return JSON.stringify(e);
 }
 
 /** `2026-12-01 04:30:01.123Z` (UTC, like the schedules). */
@@ -92,7 +92,7 @@ export function formatLogEvent(event: LogEvent, opts: { readonly colour: boolean
   );
   const error = errorText(record.error);
   if (error) keys.push(`error=${JSON.stringify(error)}`);
-  const line = `${timeText(event.timestamp)} ${source}${level.padEnd(5)} ${String(record.message ?? '')}${keys.length > 0 ? `  ${keys.join(' ')}` : ''}`;
+  const line = `${timeText(event.timestamp)} ${source}${level.padEnd(5)} ${typeof record.message === 'string' ? record.message : JSON.stringify(record.message ?? '')}${keys.length > 0 ? `  ${keys.join(' ')}` : ''}`;
   const colour = opts.colour ? COLOURS[level] : undefined;
   return colour ? `${colour}${line}${RESET}` : line;
 }

@@ -78,7 +78,8 @@ describe('the log formatter', () => {
 
   it('colours by level only for a terminal, and keeps Lambda’s own lines as they are', () => {
     const event = { timestamp: NOW, message: record('WARN', 'Positions left out') };
-    expect(formatLogEvent(event, { colour: true })).toMatch(/^\x1b\[33m.*\x1b\[0m$/);
+    const coloured = formatLogEvent(event, { colour: true });
+    expect(coloured.startsWith('\x1b[33m') && coloured.endsWith('\x1b[0m')).toBe(true);
     expect(formatLogEvent(event, { colour: false })).not.toContain('\x1b');
     expect(
       formatLogEvent(
