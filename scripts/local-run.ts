@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './lib/bundles';
 import { Cleanup, stopOnSignals } from './lib/cleanup';
+import { loadEnvFile } from './lib/env-file';
 import { UsageError } from './lib/functions';
 import { writeNightRecord } from './lib/night-record';
 import { runNight, type NightResult } from './lib/night-steps';
@@ -132,5 +133,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  loadEnvFile(); // .env, when present: the upstream keys (see .env.example)
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }
