@@ -179,7 +179,8 @@ export async function main(argv: readonly string[], io: LogsIo): Promise<number>
     const message =
       err instanceof MissingLogGroupError
         ? err.message
-        : awsErrorHint(err, opts.stage) || `${(err as Error).name}: ${(err as Error).message}`;
+        : awsErrorHint(err, opts.stage, 'or read a local run in .local/logs/local-run.log') ||
+          `${(err as Error).name}: ${(err as Error).message}`;
     io.err(message);
     return 2;
   }

@@ -67,6 +67,11 @@ export interface MorningReport {
   /** Alarms in ALARM state (undefined: the stage has no alarms, i.e. local). */
   readonly alarms?: string[];
   readonly polygon: { readonly calls?: number; readonly maxPerMinute?: number };
+  /** Local nights: whether Polygon and xAI were the simulators or the real services. */
+  readonly upstreams?: {
+    readonly polygon: 'simulated' | 'real';
+    readonly xai: 'simulated' | 'real';
+  };
 }
 
 /** Assembles the morning report; `complete` follows the shared night checks. */
@@ -76,6 +81,7 @@ export function buildMorningReport(input: {
   readonly counters: NightCounters;
   readonly queues: QueueState[];
   readonly alarms?: string[];
+  readonly upstreams?: MorningReport['upstreams'];
 }): MorningReport {
   const { night, counters } = input;
   const problems = findProblems(night);
@@ -115,6 +121,7 @@ export function buildMorningReport(input: {
     queues: input.queues,
     alarms: input.alarms,
     polygon: { calls: counters.polygonCalls, maxPerMinute: counters.polygonMaxPerMinute },
+    upstreams: input.upstreams,
   };
 }
 
@@ -130,8 +137,12 @@ const age = (s: number | undefined) =>
 export function formatMorningReport(r: MorningReport): string[] {
   const t = r.tickers;
   const a = r.analyses;
+  const mode = (m: string) => (m === 'simulated' ? 'SIMULATED' : 'REAL');
   const out = [
     `Night of session ${r.session} on stage ${r.stage}: ${r.complete ? 'COMPLETE' : 'NOT COMPLETE'}`,
+    ...(r.upstreams
+      ? [`  Upstreams   Polygon ${mode(r.upstreams.polygon)}, xAI ${mode(r.upstreams.xai)}`]
+      : []),
     `  Tickers     fresh ${t.fresh}/${t.held}; stale ${t.stale.length}${named(t.stale)}; without data ${t.withoutData.length}${named(t.withoutData)}; invalid symbols ${t.invalidSymbols}; splits applied ${known(t.splitsApplied)}`,
     `  Positions   repriced ${known(r.positions.repriced)}, skipped ${known(r.positions.skipped)}, invalid ${known(r.positions.invalid)}`,
     `  Analyses    ${a.analysed}/${a.expected} of this session (stored ${known(a.stored)}, already done ${known(a.alreadyDone)}); failed ${a.failed.length}${named(a.failed.map((f) => `"${f.name}" (${f.id})`))}`,

@@ -49,6 +49,10 @@ export async function localMorningReport(opts: {
       stage: LOCAL_STAGE,
       night,
       counters: localCounters(record, session),
+      upstreams: record.upstreams && {
+        polygon: record.upstreams.polygon.mode,
+        xai: record.upstreams.xai.mode,
+      },
       queues: [
         { name: `ticker-processing-queue-${LOCAL_STAGE}`, ...q.tickers },
         { name: `portfolio-analysis-queue-${LOCAL_STAGE}`, ...q.analysis },

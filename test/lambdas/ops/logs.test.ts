@@ -273,7 +273,9 @@ describe('npm run logs', () => {
     );
     const noCreds = await run(['processTickers']);
     expect(noCreds.code).toBe(2);
-    expect(noCreds.err).toEqual([expect.stringContaining('no AWS credentials: set AWS_PROFILE')]);
+    expect(noCreds.err).toEqual([
+      'no AWS credentials: set AWS_PROFILE (or run "aws sso login"), or read a local run in .local/logs/local-run.log.',
+    ]);
 
     const unknown = await run(['processEverything']);
     expect(unknown).toMatchObject({ code: 2, err: [expect.stringContaining('Unknown function')] });

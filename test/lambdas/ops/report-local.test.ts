@@ -107,6 +107,7 @@ describe('npm run report -- --stage local', () => {
     expect(ran.err).toBe('');
     expect(ran.code).toBe(0);
     expect(ran.out).toContain(`Night of session ${session} on stage local: COMPLETE`);
+    expect(ran.out).toContain('Upstreams   Polygon SIMULATED, xAI SIMULATED');
     expect(ran.out).toMatch(/Tickers {5}fresh 6\/7; stale 0; without data 1: NOSUCHCO/);
     expect(ran.out).toMatch(
       /Analyses {4}2\/2 of this session \(stored 2, already done 0\); failed 0/,
