@@ -163,7 +163,9 @@ export async function main(argv: readonly string[], io: LogsIo): Promise<number>
   try {
     const arns = await logGroupArns(client, targets);
     if (opts.history)
-      (await fetchLogs(client, targets, { startTime: opts.startTime }, opts.filter)).forEach(print);
+      (
+        await fetchLogs(client, targets, { startTime: opts.startTime }, opts.filter, io.stop)
+      ).forEach(print);
     if (opts.follow)
       await followLogs({
         client,
@@ -176,6 +178,7 @@ export async function main(argv: readonly string[], io: LogsIo): Promise<number>
       });
     return 0;
   } catch (err) {
+    if (io.stop.aborted) return 0; // Ctrl-C while reading: stopped, not failed
     const message =
       err instanceof MissingLogGroupError
         ? err.message

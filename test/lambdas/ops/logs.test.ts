@@ -236,6 +236,23 @@ describe('npm run logs', () => {
     });
   });
 
+  it('stops cleanly on Ctrl-C while reading the past (exit 0, no error)', async () => {
+    // Prepare
+    groupsExist();
+    const stop = new AbortController();
+    logs.on(FilterLogEventsCommand).callsFake(() => {
+      stop.abort();
+      throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    });
+
+    // Act
+    const ran = await run(['processTicker', '--since', '1d'], { stop: stop.signal });
+
+    // Assess
+    expect(ran).toMatchObject({ code: 0, out: [], err: [] });
+    expect(logs.commandCalls(FilterLogEventsCommand)[0].args[1]?.abortSignal).toBe(stop.signal);
+  });
+
   it('says in one line that an expired AWS session must be refreshed (exit 2)', async () => {
     // Prepare
     groupsExist();
