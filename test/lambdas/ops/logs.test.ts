@@ -250,7 +250,8 @@ describe('npm run logs', () => {
 
     // Assess
     expect(ran).toMatchObject({ code: 0, out: [], err: [] });
-    expect(logs.commandCalls(FilterLogEventsCommand)[0].args[1]?.abortSignal).toBe(stop.signal);
+    const [, options] = logs.commandCalls(FilterLogEventsCommand)[0].args as unknown[];
+    expect((options as { abortSignal?: AbortSignal }).abortSignal).toBe(stop.signal);
   });
 
   it('says in one line that an expired AWS session must be refreshed (exit 2)', async () => {
