@@ -9,6 +9,7 @@ import { stageNames, stages, type StageName } from '../lib/config/stages';
 import { functionPhysicalName, type FunctionName } from '../lib/functions';
 import { repoRoot } from './lib/bundles';
 import { Cleanup, stopOnSignals } from './lib/cleanup';
+import { loadEnvFile } from './lib/env-file';
 import {
   describeFunctions,
   readEventArgument,
@@ -252,5 +253,6 @@ export async function main(argv: readonly string[], io: InvokeIo = defaultIo): P
 }
 
 if (require.main === module) {
+  loadEnvFile(); // .env, when present: the upstream keys (see .env.example)
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from './lib/bundles';
 import { Cleanup, stopOnSignals } from './lib/cleanup';
+import { loadEnvFile } from './lib/env-file';
 import { UsageError } from './lib/functions';
+import { writeNightRecord } from './lib/night-record';
 import { runNight, type NightResult } from './lib/night-steps';
 import { captureOutput } from './lib/output-capture';
 import { DEFAULT_SEED_FILE } from './lib/seed';
@@ -121,6 +123,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     capture.restore();
   }
   if (cleanup.interruptedExitCode !== undefined) return cleanup.interruptedExitCode;
+  // For `npm run report -- --stage local --data-dir DIR`: the queues' final state and the counts.
+  if (opts.dataDir && result) writeNightRecord(opts.dataDir, result);
   if (opts.jsonFile && result) {
     mkdirSync(path.dirname(opts.jsonFile), { recursive: true });
     writeFileSync(opts.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
@@ -129,5 +133,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  loadEnvFile(); // .env, when present: the upstream keys (see .env.example)
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -62,6 +62,7 @@ export interface PortfolioReport {
     readonly dataAsOf: string;
     readonly model: string;
     readonly costUsd?: number;
+    readonly totalTokens?: number;
     readonly missingTickers: string[];
     readonly scores: ScoreReport[];
   };
@@ -246,6 +247,7 @@ export async function readNightReport(opts: {
               dataAsOf: text(row.dataAsOf),
               model: text(row.model),
               costUsd: num(row.costUsd),
+              totalTokens: num(row.totalTokens),
               missingTickers: Array.isArray(row.missingTickers)
                 ? row.missingTickers.map(String)
                 : [],

@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import { NumberValue, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import Big from 'big.js';
 import { z } from 'zod';
+import {
+  latestCompletedSession,
+  tradingDaysBack,
+} from '../../lambdas/market-data/domain/market-calendar';
 import { normaliseTicker } from '../../lambdas/platform/events';
+import { syntheticAgg } from '../../sim/polygon-simulator';
 import { repoRoot } from './bundles';
 import { UsageError } from './functions';
 
@@ -21,10 +26,15 @@ const positionSchema = z
     id: z.string().min(1).max(100).optional(),
     ticker: z.string().min(1).max(20),
     shares: decimal,
-    costBasis: decimal,
+    costBasis: decimal.optional(),
+    /** Instead of `costBasis`: bought this many sessions back at the Polygon simulator's close. */
+    boughtSessionsAgo: z.number().int().min(1).max(2500).optional(),
     notes: z.string().max(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => (p.costBasis === undefined) !== (p.boughtSessionsAgo === undefined), {
+    message: 'give either costBasis or boughtSessionsAgo',
+  });
 
 const portfolioSchema = z
   .object({
@@ -140,6 +150,28 @@ export function seedTickers(seed: Seed): string[] {
 }
 
 /**
+ * The cost basis of a seed position: the one given, or `shares` × the Polygon simulator's close
+ * `boughtSessionsAgo` sessions before the latest completed session (its prices are a
+ * deterministic walk per ticker and date), so that local P/L figures are plausible (a walk of
+ * 1-3 % a day over a few months) and the same on every run of a day.
+ */
+export function seedCostBasis(
+  pos: {
+    readonly ticker: string;
+    readonly shares: string;
+    readonly costBasis?: string;
+    readonly boughtSessionsAgo?: number;
+  },
+  now: Date,
+): string {
+  if (pos.costBasis !== undefined) return pos.costBasis;
+  const session = latestCompletedSession(now.getTime());
+  const bought = tradingDaysBack(session, (pos.boughtSessionsAgo ?? 0) + 1)[0];
+  const close = syntheticAgg(pos.ticker.trim().toUpperCase(), bought).c;
+  return new Big(pos.shares).times(close).round(2).toFixed(2);
+}
+
+/**
  * Writes the seed's portfolios and positions as portfolio-api stores them (exact decimal
  * numbers, ISO timestamps). Items that already exist are left alone, so a persisted data
  * directory continues from its previous run instead of being reset.
@@ -171,6 +203,7 @@ export async function applySeed(
         },
       });
       p.positions.forEach((pos, i) => {
+        const costBasis = seedCostBasis(pos, now);
         items.push({
           table: tables.positions,
           item: {
@@ -178,10 +211,8 @@ export async function applySeed(
             portfolioId: p.id,
             ticker: pos.ticker,
             shares: NumberValue.from(pos.shares),
-            costBasis: NumberValue.from(pos.costBasis),
-            averageCost: NumberValue.from(
-              new Big(pos.costBasis).div(pos.shares).round(6).toFixed(),
-            ),
+            costBasis: NumberValue.from(costBasis),
+            averageCost: NumberValue.from(new Big(costBasis).div(pos.shares).round(6).toFixed()),
             notes: pos.notes,
             createdAt: at,
             updatedAt: at,
