@@ -29,6 +29,7 @@ import {
   createRequestBudget,
 } from '../../../../lambdas/market-data/adapters/request-budget';
 import { createTickerDataRepository } from '../../../../lambdas/market-data/adapters/ticker-data-repository';
+import { createParkedRows, PARKED_ID } from '../../../../lambdas/market-data/adapters/parked-rows';
 import { tradingDaysBack } from '../../../../lambdas/market-data/domain/market-calendar';
 import {
   ownRows,
@@ -210,6 +211,47 @@ describe('request budget', () => {
     expect(() => createRequestBudget({ client: docClient(), tableName: 't', limit: 0 })).toThrow(
       /POLYGON_REQUESTS_PER_MINUTE/,
     );
+  });
+});
+
+describe('parked rows', () => {
+  it('parks rows in chunks under the item limit and gives them back exactly', async () => {
+    // Prepare: 30,000 rows of incompressible-ish prices (more than one chunk), some without vwap.
+    const store = createParkedRows({ client: docClient(), tableName: dynamo.names.state });
+    const fetchedAt = '2026-11-21T04:30:00.000Z';
+    const rows: TickerDataRow[] = [];
+    for (let i = 0; i < 1_000; i++)
+      for (const [j, session] of tradingDaysBack(SESSION, 30).entries()) {
+        const close = Math.round(Math.abs(Math.sin(i * 31 + j)) * 1e6) / 100;
+        rows.push(
+          rowFromBar(
+            `T${i}`,
+            {
+              ticker: `T${i}`,
+              session,
+              open: close + 0.01,
+              high: close + 1.5,
+              low: close - 1.25,
+              close,
+              volume: 1_000 + i * j,
+              vwap: j % 2 ? close : undefined,
+              trades: j % 3 ? 7 : undefined,
+            },
+            j % 5 ? 'polygon-grouped' : 'polygon-range',
+            fetchedAt,
+          ),
+        );
+      }
+
+    // Act
+    const id = await store.park('run#2026-11-20#T0', rows);
+    const back = await store.load('run#2026-11-20#T0', id);
+
+    // Assess
+    expect(id).toMatch(PARKED_ID);
+    expect(Number(id.split('.')[1])).toBeGreaterThan(1);
+    expect(back).toEqual(rows);
+    await expect(store.load('run#2026-11-20#T1', id)).rejects.toThrow(/missing/);
   });
 });
 
