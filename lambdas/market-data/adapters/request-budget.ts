@@ -88,7 +88,7 @@ export function createRequestBudget(opts: RequestBudgetOptions) {
       return { ok: true };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      return { ok: false, item: (err.Item as RawItem) ?? (await readItem()) };
+      return { ok: false, item: (err.Item) ?? (await readItem()) };
     }
   }
 
