@@ -78,7 +78,7 @@ async function claim(
     return { ok: true };
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    return { ok: false, item: (err.Item) ?? (await readItem(view)) };
+    return { ok: false, item: err.Item ?? (await readItem(view)) };
   }
 }
 
