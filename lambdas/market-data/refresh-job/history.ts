@@ -33,19 +33,28 @@ export async function rereadHistory(
 }
 
 /**
- * The last invocation of a resumed job that parks its rows (every call done): takes back the
- * rows earlier invocations parked (a later fetch of a session wins) and reads the stored history
- * of the tickers whose series it continues, i.e. those not rebuilt (a rebuilt ticker's series is
- * its fetched rows alone). The earlier invocations read no history at all: one Query per
- * continued ticker per job instead of one per ticker per invocation.
+ * The last invocation of a resumed job that parks its rows (every call done), before the splits
+ * lookup: reads the stored history of the tickers whose series it continues, i.e. those not
+ * rebuilt (a rebuilt ticker's series is its fetched rows alone). The earlier invocations read no
+ * history at all: one Query per continued ticker per job instead of one per ticker per invocation.
  */
-export async function restoreParked(
+export async function readContinued(
   progress: JobProgress,
-  deps: {
-    readonly history: TickerHistory;
-    readonly parked?: ParkedRows;
-    readonly concurrency: number;
-  },
+  deps: { readonly history: TickerHistory; readonly concurrency: number },
+): Promise<void> {
+  const rebuilt = new Set(progress.job.rebuild?.indexes ?? []);
+  const continued = progress.job.tickers.filter((_, i) => !rebuilt.has(i));
+  for (const [t, rows] of await readHistory(continued, deps.history, deps.concurrency))
+    progress.stored.set(t, rows);
+}
+
+/**
+ * Then, once nothing can defer the job any more, takes back the rows earlier invocations parked
+ * (a later fetch of a session wins over an earlier one).
+ */
+export async function loadParked(
+  progress: JobProgress,
+  deps: { readonly parked?: ParkedRows },
 ): Promise<void> {
   const { job } = progress;
   const ids = job.parked ?? [];
@@ -54,8 +63,4 @@ export async function restoreParked(
   // Newest first: rows of a later invocation win over an earlier fetch of the same session.
   for (const id of [...ids].reverse())
     progress.rememberParked(await (deps.parked as ParkedRows).load(jobKey(job), id));
-  const rebuilt = new Set(job.rebuild?.indexes ?? []);
-  const continued = job.tickers.filter((_, i) => !rebuilt.has(i));
-  for (const [t, rows] of await readHistory(continued, deps.history, deps.concurrency))
-    progress.stored.set(t, rows);
 }

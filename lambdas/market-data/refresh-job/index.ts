@@ -11,7 +11,7 @@ import type {
 } from '../ports';
 import { deferJob, JobProgress } from './deferral';
 import { fetchPending } from './fetch';
-import { readHistory, restoreParked } from './history';
+import { loadParked, readContinued, readHistory } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
 import type { TickerDataRow } from '../domain/ticker-rows';
 import { mergeAndWrite } from './merge';
@@ -64,9 +64,11 @@ export async function runRefreshJob(
   const progress = new JobProgress(job, stored, fetchedAt);
   const paused = await fetchPending(progress, deps);
   if (paused) return paused;
-  if (parkedResume) await restoreParked(progress, { ...deps, concurrency });
+  if (parkedResume) await readContinued(progress, { ...deps, concurrency });
   const splits = await learnSplits(progress, deps);
   if ('reason' in splits) return deferJob(progress, splits.reason, splits.delayMs, deps);
+  // After the lookup: a deferral there parks only this invocation's rows.
+  if (parkedResume) await loadParked(progress, deps);
 
   const merged = await mergeAndWrite(
     progress,

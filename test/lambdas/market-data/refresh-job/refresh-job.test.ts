@@ -923,6 +923,38 @@ describe('runRefreshJob: the splits lookup', () => {
     expect(done(resumed)).toMatchObject({ refreshed: ['NVDA'], polygonCalls: 1 });
   });
 
+  it('parks only the new rows when a resumed job that parks is refused the lookup, then finishes', async () => {
+    // Prepare: NVDA continued, AAA new (range); the budget refuses AAA's call, then the lookup.
+    const world = new World(['NVDA', 'AAA']);
+    world.seed('NVDA', 80);
+    world.parking = true;
+    world.failures = [{ error: new BudgetExhaustedError(1_000), on: 'range:AAA' }];
+    let fail = true;
+    const splits = {
+      splits: async () => {
+        if (fail) {
+          fail = false;
+          throw new BudgetExhaustedError(2_000);
+        }
+        return [];
+      },
+    };
+
+    // Act
+    await runRefreshJob(jobFor(['AAA', 'NVDA']), withSplits(world, splits));
+    const second = await runRefreshJob(world.deferred[0].job, withSplits(world, splits));
+    const third = await runRefreshJob(world.deferred[1].job, withSplits(world, splits));
+
+    // Assess: the second invocation parked AAA's history alone; the third wrote everything once.
+    expect(second).toMatchObject({ status: 'deferred', reason: 'budget' });
+    expect(world.deferred[1].job.parked).toHaveLength(2);
+    expect([...world.parkedStore.values()][1].every((r) => r.ticker === 'AAA')).toBe(true);
+    expect(done(third).refreshed).toEqual(['AAA', 'NVDA']);
+    expect(world.puts).toHaveLength(1);
+    expect(world.row('NVDA', SESSION)).toMatchObject({ rsi: expectedLast(world, 'NVDA').rsi });
+    expect(world.rows('AAA').every((r) => r.indicatorVersion === 1)).toBe(true);
+  });
+
   it('fails the job, naming the window, when the lookup fails for good', async () => {
     // Prepare
     const world = new World(['NVDA']);
