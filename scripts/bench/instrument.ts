@@ -28,6 +28,13 @@ export const emptyDynamoCounts = (): DynamoCounts => ({
 type WriteRequests = Record<string, { PutRequest?: { Item?: Record<string, unknown> } }[]>;
 
 /**
+ * A string attribute as the middleware sees it: the document client has already marshalled the
+ * input into DynamoDB's wire shape (`{ S: '…' }`) by the deserialize step.
+ */
+const str = (v: unknown): string =>
+  typeof v === 'object' && v !== null && 'S' in v ? String(v.S) : String(v);
+
+/**
  * Counts every DynamoDB HTTP attempt (retries included: the middleware sits in the deserialize
  * step, inside the SDK's retry loop) on the service's own DynamoDB clients, the ones
  * `lambdas/platform/aws-clients.ts` hands to every repository and to the request budget.
@@ -62,14 +69,11 @@ export function countDynamoRequests(
             if (tableLabel(table) !== 'tickerData') continue;
             counts.rowsWritten += items.length;
             for (const { PutRequest } of items)
-              rowKeys.add(
-                `${String(PutRequest?.Item?.ticker)} ${String(PutRequest?.Item?.timestamp)}`,
-              );
+              rowKeys.add(`${str(PutRequest?.Item?.ticker)} ${str(PutRequest?.Item?.timestamp)}`);
             counts.distinctRows = rowKeys.size;
           }
         }
-        if (op === 'UpdateItem' && String(input.Key?.pk).startsWith('budget#'))
-          counts.budgetWrites++;
+        if (op === 'UpdateItem' && str(input.Key?.pk).startsWith('budget#')) counts.budgetWrites++;
         return next(args);
       },
       { step: 'deserialize', name: 'benchDynamoRequestCounter' },
