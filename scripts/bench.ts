@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the nightly market-data refresh at 5 Polygon requests per minute for 10, 100,
- * 1,000 and 5,000 tickers (first night and steady-state night, beside the old design's figures),
+ * 1,000, 5,000 and 10,000 tickers (first night and steady-state night, beside the old design's figures),
  * and each function's bundle size and import time. Prints a markdown report and writes it to
  * BENCHMARKS.md. Progress goes to stderr.
  *
@@ -56,7 +56,7 @@ function git(args: string[]): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const loadBefore = os.loadavg()[0];
-  const sizes = (option('sizes') ?? '10,100,1000,5000')
+  const sizes = (option('sizes') ?? '10,100,1000,5000,10000')
     .split(',')
     .map((s) => Number(s.replace(/_/g, '')))
     .filter((n) => Number.isInteger(n) && n > 0);

@@ -67,6 +67,17 @@ export interface NoDataMemo {
   record(tickers: readonly string[], session: string): Promise<void>;
 }
 
+/**
+ * The bars a deferred job fetched, parked until its last invocation merges them (the parked-rows
+ * store in the state table), so that every `ticker-data` row is written once, with indicators.
+ */
+export interface ParkedRows {
+  /** Parks the rows of one invocation of job `jobKey`; the id to list in the job message. */
+  park(jobKey: string, rows: readonly TickerDataRow[]): Promise<string>;
+  /** The rows parked under `id`; throws when they are gone. */
+  load(jobKey: string, id: string): Promise<TickerDataRow[]>;
+}
+
 /** Writes fresh prices onto the positions of active portfolios (the portfolio repository). */
 export interface PositionPrices {
   reprice(prices: ReadonlyMap<string, { price: number; asOf: string }>): Promise<RepriceSummary>;

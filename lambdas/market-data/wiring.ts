@@ -4,6 +4,7 @@ import { createPolygonClient, type PolygonClient } from './adapters/polygon-clie
 import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createNoDataMemo } from './adapters/no-data-memo';
+import { createParkedRows } from './adapters/parked-rows';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
 import { createRequestBudget } from './adapters/request-budget';
@@ -15,6 +16,7 @@ import type {
   HeldPositions,
   JobRuntime,
   NoDataMemo,
+  ParkedRows,
   PositionPrices,
   RefreshMarker,
   SessionBars,
@@ -50,6 +52,11 @@ export function createProcessTickerDeps(
       client: plainClient,
       tableName: config.stateTable,
     }) satisfies NoDataMemo,
+    // What a deferred job fetched, kept until its last invocation writes each row once.
+    parked: createParkedRows({
+      client: plainClient,
+      tableName: config.stateTable,
+    }) satisfies ParkedRows,
     positions: createPortfolioRepository({
       client: documentClient(true),
       portfoliosTable: config.portfoliosTable,

@@ -8,13 +8,31 @@ export interface DynamoCounts {
   byOperation: Record<string, number>;
   /** Items in BatchWriteItem requests (write request units of 1-KB items). */
   itemsWritten: number;
+  /** Items written to `ticker-data` (BatchWriteItem). */
+  rowsWritten: number;
+  /** Distinct `ticker-data` rows (ticker and timestamp) among the items written. */
+  distinctRows: number;
+  /** UpdateItem requests on request-budget items (`budget#…`), granted or refused. */
+  budgetWrites: number;
 }
 
 export const emptyDynamoCounts = (): DynamoCounts => ({
   total: 0,
   byOperation: {},
   itemsWritten: 0,
+  rowsWritten: 0,
+  distinctRows: 0,
+  budgetWrites: 0,
 });
+
+type WriteRequests = Record<string, { PutRequest?: { Item?: Record<string, unknown> } }[]>;
+
+/**
+ * A string attribute as the middleware sees it: the document client has already marshalled the
+ * input into DynamoDB's wire shape (`{ S: '…' }`) by the deserialize step.
+ */
+const str = (v: unknown): string =>
+  typeof v === 'object' && v !== null && 'S' in v ? String(v.S) : String(v);
 
 /**
  * Counts every DynamoDB HTTP attempt (retries included: the middleware sits in the deserialize
@@ -27,6 +45,7 @@ export function countDynamoRequests(
   tableLabel: (name: string) => string,
 ): { readonly counts: () => DynamoCounts; reset(): DynamoCounts } {
   let counts = emptyDynamoCounts();
+  let rowKeys = new Set<string>();
   const seen = new Set<unknown>();
   for (const client of clients) {
     // Document clients wrapping one base client share its stack; count each stack once.
@@ -37,6 +56,7 @@ export function countDynamoRequests(
         const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
         const input = args.input as {
           TableName?: string;
+          Key?: { pk?: unknown };
           RequestItems?: Record<string, unknown[]>;
         };
         const tables = input.TableName ? [input.TableName] : Object.keys(input.RequestItems ?? {});
@@ -44,9 +64,16 @@ export function countDynamoRequests(
         counts.total++;
         counts.byOperation[key] = (counts.byOperation[key] ?? 0) + 1;
         if (op === 'BatchWriteItem' || op === 'BatchWrite') {
-          for (const items of Object.values(input.RequestItems ?? {}))
+          for (const [table, items] of Object.entries(input.RequestItems as WriteRequests)) {
             counts.itemsWritten += items.length;
+            if (tableLabel(table) !== 'tickerData') continue;
+            counts.rowsWritten += items.length;
+            for (const { PutRequest } of items)
+              rowKeys.add(`${str(PutRequest?.Item?.ticker)} ${str(PutRequest?.Item?.timestamp)}`);
+            counts.distinctRows = rowKeys.size;
+          }
         }
+        if (op === 'UpdateItem' && str(input.Key?.pk).startsWith('budget#')) counts.budgetWrites++;
         return next(args);
       },
       { step: 'deserialize', name: 'benchDynamoRequestCounter' },
@@ -57,6 +84,7 @@ export function countDynamoRequests(
     reset() {
       const before = counts;
       counts = emptyDynamoCounts();
+      rowKeys = new Set<string>();
       return before;
     },
   };

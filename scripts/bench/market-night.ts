@@ -261,6 +261,8 @@ async function main(): Promise<void> {
     let invocations = 0;
     let failures = 0;
     let longestInvocationMs = 0;
+    let workerTotalMs = 0;
+    const collectorStart = Date.now();
     let lastDoneAt: number | undefined;
 
     const collected = (await processTickers(
@@ -277,6 +279,7 @@ async function main(): Promise<void> {
       },
       lambdaContext('processTickers', COLLECTOR_TIMEOUT_MS),
     )) as { session: string; tickersQueued: number };
+    const collectorMs = Date.now() - collectorStart;
 
     // The Lambda SQS poller, on the virtual clock: batch size 1 (as deployed); when nothing is
     // visible, jump to the next held (delayed) message.
@@ -324,6 +327,7 @@ async function main(): Promise<void> {
         failed = new Set(messages.map((m) => m.MessageId!));
       }
       longestInvocationMs = Math.max(longestInvocationMs, Date.now() - invokedAt);
+      workerTotalMs += Date.now() - invokedAt;
       if (logs.slice(logMark).some((l) => l.message === 'Refresh done')) lastDoneAt = Date.now();
       failures += failed.size;
       for (const m of messages) {
@@ -389,6 +393,20 @@ async function main(): Promise<void> {
       failures,
       dlq: await depth(sqs.client, dlqUrl),
       longestInvocationMs,
+      lambda: {
+        processTickers: {
+          invocations: 1,
+          totalMs: collectorMs,
+          longestMs: collectorMs,
+          timeoutMs: COLLECTOR_TIMEOUT_MS,
+        },
+        processTicker: {
+          invocations,
+          totalMs: workerTotalMs,
+          longestMs: longestInvocationMs,
+          timeoutMs: WORKER_TIMEOUT_MS,
+        },
+      },
       strategies,
       dynamo: dynamoCounts,
       sqs: sqsRequests,

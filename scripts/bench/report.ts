@@ -47,6 +47,47 @@ function nightName(n: NightResult): string {
   return n.label === 'first' ? 'first night (all new)' : 'steady-state night';
 }
 
+const rowsWritten = (n: NightResult) => n.dynamo.rowsWritten;
+const historyQueries = (n: NightResult) => n.dynamo.byOperation['Query tickerData'] ?? 0;
+const budgetPerCall = (n: NightResult) =>
+  n.polygon.requests === 0 ? 0 : n.dynamo.budgetWrites / n.polygon.requests;
+/** The longest processTicker invocation as a share of its timeout, %. */
+const timeoutPct = (n: NightResult) => (100 * n.longestInvocationMs) / 900_000;
+
+/** The check lines for write amplification, history reads, the budget and invocation length. */
+function writeChecks(cases: readonly CaseResult[]): string[] {
+  const mark = (ok: boolean) => (ok ? 'PASS' : '**FAIL**');
+  const all = cases.flatMap((c) => c.nights.map((n) => ({ c, n })));
+  const list = (f: (x: { c: CaseResult; n: NightResult }) => string) =>
+    all.map((x) => `${fmtInt(x.c.tickers)} ${x.n.label}: ${f(x)}`).join('; ');
+  const out: string[] = [];
+  out.push(
+    `- ${mark(all.every(({ n }) => rowsWritten(n) <= 1.05 * n.dynamo.distinctRows))}: rows written ≤ 1.05 × distinct rows (${list(({ n }) => `${fmtInt(rowsWritten(n))} / ${fmtInt(n.dynamo.distinctRows)}`)}).`,
+  );
+  out.push(
+    `- ${mark(all.every(({ c, n }) => historyQueries(n) <= c.tickers + 2 * n.invocations))}: history Queries ≤ tickers + 2 × invocations (${list(({ c, n }) => `${fmtInt(historyQueries(n))} ≤ ${fmtInt(c.tickers + 2 * n.invocations)}`)}).`,
+  );
+  const budgetWrites = all.reduce((s, { n }) => s + n.dynamo.budgetWrites, 0);
+  const calls = all.reduce((s, { n }) => s + n.polygon.requests, 0);
+  out.push(
+    `- ${mark(budgetWrites <= 2 * calls)}: request-budget writes per Polygon call ≤ 2 on average: ${(budgetWrites / Math.max(1, calls)).toFixed(2)} (${fmtInt(budgetWrites)} writes for ${fmtInt(calls)} calls; worst night ${Math.max(...all.map(({ n }) => budgetPerCall(n))).toFixed(2)}).`,
+  );
+  out.push(
+    `- ${mark(all.every(({ n }) => timeoutPct(n) <= 80))}: no processTicker invocation past 80 % of its 900-s timeout (longest: ${list(({ n }) => `${timeoutPct(n).toFixed(0)} %`)}).`,
+  );
+  const steady5k = cases.find((c) => c.tickers === 5_000)?.nights.find((n) => n.label === 'steady');
+  if (steady5k)
+    out.push(
+      `- ${mark(steady5k.freshAfterMs !== null && steady5k.freshAfterMs <= 20_000)}: steady night at 5,000 tickers: every ticker fresh ${fmtDuration(steady5k.freshAfterMs)} after the trigger (target ≤ 20 s).`,
+    );
+  const first10k = cases.find((c) => c.tickers === 10_000)?.nights.find((n) => n.label === 'first');
+  if (first10k)
+    out.push(
+      `- ${mark(first10k.freshAfterMs !== null && timeoutPct(first10k) <= 80)}: a 10,000-ticker first night completes (${first10k.freshAfterMs === null ? 'not all fresh' : `fresh after ${fmtDuration(first10k.freshAfterMs)}`}), longest invocation ${timeoutPct(first10k).toFixed(0)} % of the timeout.`,
+    );
+  return out;
+}
+
 /** The markdown report (also what `npm run bench` prints). */
 export function renderReport(
   env: Environment,
@@ -141,9 +182,26 @@ export function renderReport(
     );
     line(`- ${mark(unfresh.length === 0)}: every ticker fresh after every night.`);
     line(`- ${mark(dlq === 0)}: messages in the DLQ: ${dlq}.`);
+    for (const l of writeChecks(cases)) line(l);
     line();
 
     line('### Where the time and the requests go');
+    line();
+    line(
+      '| Tickers | Night | Rows written | Distinct rows | History Queries | Budget writes per Polygon call | Longest invocation, % of timeout | processTickers: invocations, total (simulated) | processTicker: invocations, total (simulated) |',
+    );
+    line('|---:|---|---:|---:|---:|---:|---:|---|---|');
+    for (const c of cases) {
+      for (const n of c.nights) {
+        const use = (f: string) => {
+          const u = n.lambda[f];
+          return u ? `${u.invocations}, ${fmtDuration(u.totalMs)}` : '—';
+        };
+        line(
+          `| ${fmtInt(c.tickers)} | ${n.label} | ${fmtInt(rowsWritten(n))} | ${fmtInt(n.dynamo.distinctRows)} | ${fmtInt(historyQueries(n))} | ${budgetPerCall(n).toFixed(2)} | ${timeoutPct(n).toFixed(0)} % | ${use('processTickers')} | ${use('processTicker')} |`,
+        );
+      }
+    }
     line();
     line(
       '| Tickers | Night | Plan | Invocations | Deferrals | Longest invocation (simulated) | Waited (skipped by the clock) | SQS requests by the service |',

@@ -33,10 +33,21 @@ export interface NightResult {
   readonly dlq: number;
   /** Longest processTicker invocation, simulated ms (Lambda timeout: 900000). */
   readonly longestInvocationMs: number;
+  /** Per function: invocations and their simulated durations (for a cost estimate). */
+  readonly lambda: Record<string, FunctionUse>;
   readonly strategies: string[];
   readonly dynamo: DynamoCounts;
   readonly sqs: Record<string, number>;
   readonly errors: string[];
+}
+
+export interface FunctionUse {
+  readonly invocations: number;
+  /** Sum of the simulated durations, ms (billed duration ≈ this, rounded up per invocation). */
+  readonly totalMs: number;
+  readonly longestMs: number;
+  /** Lambda timeout of the function, ms. */
+  readonly timeoutMs: number;
 }
 
 export interface CaseResult {

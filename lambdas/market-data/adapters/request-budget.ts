@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { UpstreamError } from '../../platform/upstream-error';
 
 /**
@@ -31,64 +31,122 @@ export interface RequestBudgetOptions {
   /** Name of the budget (one per upstream key). @default 'polygon' */
   readonly name?: string;
   readonly now?: () => number;
-  readonly random?: () => number;
+}
+
+/** Raw attributes DynamoDB returns with a failed condition (ReturnValuesOnConditionCheckFailure). */
+type RawItem = Record<string, { N?: string } | undefined> | undefined;
+
+/** What one process knows of the budget item. */
+interface BudgetView {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly key: { readonly pk: string };
+  readonly limit: number;
+  readonly windowMs: number;
+  /** `seq` as last seen (undefined: not seen yet, or no item). */
+  seq: number | undefined;
+  /** Budget writes made (granted, refused or lost to another process), for the benchmark. */
+  writes: number;
+}
+
+/** One conditional claim of permit `view.seq`; the item as it was when the condition failed. */
+async function claim(
+  view: BudgetView,
+  t: number,
+): Promise<{ ok: true } | { ok: false; item: RawItem }> {
+  const { seq } = view;
+  view.writes++;
+  try {
+    await view.client.send(
+      new UpdateCommand({
+        TableName: view.tableName,
+        Key: view.key,
+        UpdateExpression: 'SET #slot = :now, seq = :next, expiresAt = :expires',
+        ConditionExpression: `${seq === undefined ? 'attribute_not_exists(seq)' : 'seq = :seq'} AND (attribute_not_exists(#slot) OR #slot <= :cutoff)`,
+        ExpressionAttributeNames: { '#slot': `t${(seq ?? 0) % view.limit}` },
+        ExpressionAttributeValues: {
+          ':now': t,
+          ':cutoff': t - view.windowMs,
+          ':next': (seq ?? 0) + 1,
+          ':expires': Math.floor(t / 1000) + 86_400,
+          ...(seq === undefined ? {} : { ':seq': seq }),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    view.seq = (seq ?? 0) + 1;
+    return { ok: true };
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    return { ok: false, item: err.Item ?? (await readItem(view)) };
+  }
 }
 
 /**
- * A request budget shared by every process of a stage: `limit` slot items in DynamoDB, each
- * holding the time it was last used. Taking a permit is a conditional write that claims a slot
- * whose last use is older than the window; with `limit` slots, no rolling window can ever hold
- * more than `limit` requests, whatever the number of concurrent invocations, redeliveries or
- * manual runs. (Hand-written: Powertools has no distributed rate limiter.)
+ * The item, read when a failed condition came without it (DynamoDB always returns it; local
+ * engines such as dynalite do not): a consistent read, in the raw shape of `err.Item`.
+ */
+async function readItem(view: BudgetView): Promise<RawItem> {
+  const out = await view.client.send(
+    new GetCommand({ TableName: view.tableName, Key: view.key, ConsistentRead: true }),
+  );
+  if (!out.Item) return undefined;
+  const raw: Record<string, { N: string }> = {};
+  for (const [k, v] of Object.entries(out.Item))
+    if (typeof v === 'number') raw[k] = { N: String(v) };
+  return raw;
+}
+
+/**
+ * A request budget shared by every process of a stage: one DynamoDB item holding the times of
+ * the last `limit` permits as a ring (`t0`…`t{limit-1}`) and `seq`, the number of permits ever
+ * granted. Permit number `seq` overwrites ring slot `seq % limit`, which holds permit
+ * `seq - limit`; one conditional update grants it only if `seq` is still what this process last
+ * saw and that older permit is older than the window. Permits are thus totally ordered and no
+ * rolling window can hold more than `limit` of them, whatever the number of concurrent
+ * invocations, redeliveries or manual runs. One write per permit, one per refusal, plus one when
+ * another process moved `seq` meanwhile (the failed condition returns the item, so no read).
+ * (Hand-written: Powertools has no distributed rate limiter.)
  */
 export function createRequestBudget(opts: RequestBudgetOptions) {
   const windowMs = (opts.windowMs ?? 60_000) + (opts.marginMs ?? 1_500);
   const now = opts.now ?? Date.now;
-  const random = opts.random ?? Math.random;
-  const name = opts.name ?? 'polygon';
-  if (!Number.isInteger(opts.limit) || opts.limit < 1) {
+  const limit = opts.limit;
+  if (!Number.isInteger(limit) || limit < 1) {
     throw new Error(
-      `The request budget must be a positive integer (POLYGON_REQUESTS_PER_MINUTE), got ${opts.limit}`,
+      `The request budget must be a positive integer (POLYGON_REQUESTS_PER_MINUTE), got ${limit}`,
     );
   }
+  const view: BudgetView = {
+    client: opts.client,
+    tableName: opts.tableName,
+    key: { pk: `budget#${opts.name ?? 'polygon'}` },
+    limit,
+    windowMs,
+    seq: undefined,
+    writes: 0,
+  };
 
   /** Claims a permit, or throws BudgetExhaustedError with the time until one frees up. */
   async function acquire(): Promise<void> {
-    const start = Math.floor(random() * opts.limit);
-    let earliestFree = Infinity;
-    for (let k = 0; k < opts.limit; k++) {
-      const slot = (start + k) % opts.limit;
+    // Each lost race means another process got a permit: after `limit` of them the window is full.
+    for (let attempt = 0; attempt <= limit; attempt++) {
       const t = now();
-      try {
-        await opts.client.send(
-          new UpdateCommand({
-            TableName: opts.tableName,
-            Key: { pk: `budget#${name}#${slot}` },
-            UpdateExpression: 'SET usedAt = :now, expiresAt = :expires',
-            ConditionExpression: 'attribute_not_exists(usedAt) OR usedAt <= :cutoff',
-            ExpressionAttributeValues: {
-              ':now': t,
-              ':cutoff': t - windowMs,
-              ':expires': Math.floor(t / 1000) + 86_400,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        const usedAt = Number(
-          (err.Item as { usedAt?: { N?: string } } | undefined)?.usedAt?.N ?? t,
-        );
-        earliestFree = Math.min(earliestFree, usedAt + windowMs - t);
+      const result = await claim(view, t);
+      if (result.ok) return;
+      const seen = result.item?.seq?.N;
+      const current = seen === undefined ? undefined : Number(seen);
+      if (current === view.seq && current !== undefined) {
+        // Our view was current: the permit `limit` back is still inside the window.
+        const usedAt = Number(result.item?.[`t${current % limit}`]?.N ?? t);
+        throw new BudgetExhaustedError(Math.max(1, usedAt + windowMs - t));
       }
+      view.seq = current;
     }
-    throw new BudgetExhaustedError(
-      Math.max(1, Number.isFinite(earliestFree) ? earliestFree : windowMs),
-    );
+    throw new BudgetExhaustedError(1_000);
   }
 
-  return { acquire, windowMs, limit: opts.limit };
+  return { acquire, windowMs, limit, writes: () => view.writes };
 }
 
 export type RequestBudget = ReturnType<typeof createRequestBudget>;

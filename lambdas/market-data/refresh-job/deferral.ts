@@ -1,6 +1,6 @@
 import { callKey, type PolygonCall } from '../domain/refresh-plan';
 import type { TickerDataRow } from '../domain/ticker-rows';
-import type { Deferrals, JobRuntime, TickerHistory } from '../ports';
+import type { Deferrals, JobRuntime, ParkedRows, TickerHistory } from '../ports';
 import { MAX_DEFERRALS, RefreshFailedError, type DeferReason, type RefreshOutcome } from './job';
 import type { PlannedJob } from './plan';
 
@@ -17,8 +17,11 @@ export class JobProgress {
 
   constructor(
     readonly job: PlannedJob,
-    /** Each ticker's stored rows, oldest first (phase 1). */
-    readonly stored: ReadonlyMap<string, readonly TickerDataRow[]>,
+    /**
+     * Each ticker's stored rows, oldest first (phase 1; in a resumed job that parks its rows,
+     * filled when every call is done, for the tickers whose stored history the merge continues).
+     */
+    readonly stored: Map<string, readonly TickerDataRow[]>,
     /** When this invocation started fetching, ISO: the `fetchedAt` of its rows. */
     readonly fetchedAt: string,
   ) {
@@ -49,6 +52,25 @@ export class JobProgress {
     m.set(row.asOf, row);
   }
 
+  /** Whether fetched rows are parked between invocations (not written to `ticker-data` raw). */
+  get parking(): boolean {
+    return this.job.parked !== undefined;
+  }
+
+  /** Adds rows fetched by an earlier invocation (parked) unless a later fetch has the session. */
+  rememberParked(rows: Iterable<TickerDataRow>): void {
+    for (const row of rows) {
+      let m = this.fetched.get(row.ticker);
+      if (!m) this.fetched.set(row.ticker, (m = new Map<string, TickerDataRow>()));
+      if (!m.has(row.asOf)) m.set(row.asOf, row);
+    }
+  }
+
+  /** Every row fetched in this invocation (what it parks). */
+  allFetched(): TickerDataRow[] {
+    return [...this.fetched.values()].flatMap((m) => [...m.values()]);
+  }
+
   fetchedRows(ticker: string): Iterable<TickerDataRow> {
     return this.fetched.get(ticker)?.values() ?? [];
   }
@@ -65,10 +87,36 @@ export class JobProgress {
     });
   }
 
-  /** The job message that resumes from here. */
-  resumedJob(): PlannedJob {
-    return { ...this.job, done: [...this.doneKeys], deferrals: this.job.deferrals + 1 };
+  /** The job message that resumes from here (listing the rows parked now, if any). */
+  resumedJob(parkedId?: string): PlannedJob {
+    const parked = this.job.parked && [...this.job.parked, ...(parkedId ? [parkedId] : [])];
+    return {
+      ...this.job,
+      done: [...this.doneKeys],
+      deferrals: this.job.deferrals + 1,
+      ...(parked ? { parked } : {}),
+    };
   }
+}
+
+/** Names a job's parked rows: its run, session and first ticker (a job's tickers never change). */
+export const jobKey = (job: PlannedJob): string => `${job.runId}#${job.session}#${job.tickers[0]}`;
+
+/**
+ * Keeps what this invocation fetched for the next one: parked (the job lists the id), or, for a
+ * job that does not park, written to `ticker-data` raw. The id to list, if rows were parked.
+ */
+async function keepFetched(
+  progress: JobProgress,
+  deps: { readonly history: TickerHistory; readonly parked?: ParkedRows },
+): Promise<string | undefined> {
+  if (progress.parking && deps.parked) {
+    const rows = progress.allFetched();
+    return rows.length > 0 ? deps.parked.park(jobKey(progress.job), rows) : undefined;
+  }
+  const rows = progress.rowsToPersist();
+  if (rows.length > 0) await deps.history.putRows(rows);
+  return undefined;
 }
 
 /** Whether a fetched bar leaves the stored row of its session as it is (same close, computed). */
@@ -90,6 +138,7 @@ export async function deferJob(
   delayMs: number,
   deps: {
     readonly history: TickerHistory;
+    readonly parked?: ParkedRows;
     readonly deferrals: Deferrals;
     readonly runtime: Pick<JobRuntime, 'log'>;
   },
@@ -100,10 +149,9 @@ export async function deferJob(
       `Refresh of session ${job.session} deferred ${job.deferrals} times (last: ${reason}); giving up so the job reaches the DLQ`,
     );
   }
-  const rows = progress.rowsToPersist();
-  if (rows.length > 0) await deps.history.putRows(rows);
+  const parkedId = await keepFetched(progress, deps);
   const delaySeconds = Math.min(900, Math.max(1, Math.ceil(delayMs / 1000)));
-  await deps.deferrals.send(progress.resumedJob(), delaySeconds);
+  await deps.deferrals.send(progress.resumedJob(parkedId), delaySeconds);
   const remainingCalls = progress.pendingCalls().length;
   deps.runtime.log('info', 'Refresh deferred', {
     reason,

@@ -1,14 +1,40 @@
 import { isTradingDay } from '../domain/market-calendar';
-import type { PolygonCall } from '../domain/refresh-plan';
+import { RANGE_LOOKBACK_DAYS, type PolygonCall } from '../domain/refresh-plan';
 import { rowFromBar, type BarLike } from '../domain/ticker-rows';
 import { UpstreamError } from '../../platform/upstream-error';
 import { errorText } from '../../platform/text';
 import type { Deferrals, JobRuntime, SessionBars, TickerHistory } from '../ports';
 import { RefreshFailedError, type DeferReason, type RefreshOutcome } from './job';
 import { deferJob, type JobProgress } from './deferral';
+import type { PlannedJob } from './plan';
 
-/** Time kept for finishing (indicators, writes, repricing) before the invocation ends. */
-const FINISH_RESERVE_MS = 120_000;
+/**
+ * Time kept for finishing (restoring parked rows, indicators, writes, repricing) before the
+ * invocation ends, from the work left: FINISH_BASE_MS, plus the rows the job will write at
+ * FINISH_ROWS_PER_S, plus FINISH_MS_PER_TICKER per ticker (a history Query and the repricing of
+ * its positions). The rates are measured by `npm run bench` on its slowest engine (dynalite on 2
+ * shared cores: ~2,000 rows/s written at 16 requests in flight); DynamoDB itself is faster. Capped
+ * at FINISH_RESERVE_MAX_MS so that an invocation always has time left to make calls.
+ */
+const FINISH_BASE_MS = 30_000;
+const FINISH_ROWS_PER_S = 2_000;
+const FINISH_MS_PER_TICKER = 10;
+const FINISH_RESERVE_MAX_MS = 600_000;
+/** Time allowed for one Polygon call (with its retries) before the reserve. */
+const CALL_MS = 30_000;
+/** Rows a per-ticker history call brings (RANGE_LOOKBACK_DAYS of sessions). */
+const RANGE_ROWS = Math.ceil((RANGE_LOOKBACK_DAYS * 252) / 365);
+
+/** The finishing reserve of a job (see FINISH_BASE_MS): scales with its tickers and rows. */
+export function finishReserveMs(job: PlannedJob): number {
+  const rebuilt = job.rebuild?.indexes.length ?? 0;
+  const groupedDays = job.plan.calls.filter((c) => c.kind === 'grouped').length;
+  const rowsPerRebuilt = job.plan.strategy === 'grouped' ? groupedDays : RANGE_ROWS;
+  const rows = rebuilt * rowsPerRebuilt + (job.tickers.length - rebuilt) * Math.max(1, groupedDays);
+  const ms =
+    FINISH_BASE_MS + (rows / FINISH_ROWS_PER_S) * 1000 + job.tickers.length * FINISH_MS_PER_TICKER;
+  return Math.min(FINISH_RESERVE_MAX_MS, Math.ceil(ms));
+}
 
 export interface FetchDeps {
   readonly bars: SessionBars;
@@ -30,9 +56,10 @@ export async function fetchPending(
   const { job } = progress;
   const tickers = new Set(job.tickers);
   const pending = progress.pendingCalls();
+  const reserveMs = finishReserveMs(job);
   for (const call of pending) {
     if (progress.isDone(call)) continue;
-    if (deps.runtime.remainingMs() < FINISH_RESERVE_MS + 30_000)
+    if (deps.runtime.remainingMs() < reserveMs + CALL_MS)
       return deferJob(progress, 'time', 1_000, deps);
     const bars = await fetchCall(call, deps);
     if ('reason' in bars) return deferJob(progress, bars.reason, bars.delayMs, deps);

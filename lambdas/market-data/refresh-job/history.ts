@@ -1,8 +1,9 @@
 import { mapLimit } from '../../platform/concurrency';
 import { MA50_PERIOD } from '../domain/indicators';
 import { ownRows, type TickerDataRow } from '../domain/ticker-rows';
-import type { TickerHistory } from '../ports';
-import { HISTORY_ROWS, REBUILT_HISTORY_ROWS } from './job';
+import type { ParkedRows, TickerHistory } from '../ports';
+import { jobKey, type JobProgress } from './deferral';
+import { HISTORY_ROWS, REBUILT_HISTORY_ROWS, RefreshFailedError } from './job';
 
 /** Phase 1: each ticker's own stored rows, oldest first. */
 export async function readHistory(
@@ -29,4 +30,37 @@ export async function rereadHistory(
   history: TickerHistory,
 ): Promise<TickerDataRow[]> {
   return ownRows(await history.latestRows(ticker, REBUILT_HISTORY_ROWS));
+}
+
+/**
+ * The last invocation of a resumed job that parks its rows (every call done), before the splits
+ * lookup: reads the stored history of the tickers whose series it continues, i.e. those not
+ * rebuilt (a rebuilt ticker's series is its fetched rows alone). The earlier invocations read no
+ * history at all: one Query per continued ticker per job instead of one per ticker per invocation.
+ */
+export async function readContinued(
+  progress: JobProgress,
+  deps: { readonly history: TickerHistory; readonly concurrency: number },
+): Promise<void> {
+  const rebuilt = new Set(progress.job.rebuild?.indexes ?? []);
+  const continued = progress.job.tickers.filter((_, i) => !rebuilt.has(i));
+  for (const [t, rows] of await readHistory(continued, deps.history, deps.concurrency))
+    progress.stored.set(t, rows);
+}
+
+/**
+ * Then, once nothing can defer the job any more, takes back the rows earlier invocations parked
+ * (a later fetch of a session wins over an earlier one).
+ */
+export async function loadParked(
+  progress: JobProgress,
+  deps: { readonly parked?: ParkedRows },
+): Promise<void> {
+  const { job } = progress;
+  const ids = job.parked ?? [];
+  if (ids.length > 0 && !deps.parked)
+    throw new RefreshFailedError(`Job of session ${job.session} has parked rows but no store`);
+  // Newest first: rows of a later invocation win over an earlier fetch of the same session.
+  for (const id of [...ids].reverse())
+    progress.rememberParked(await (deps.parked as ParkedRows).load(jobKey(job), id));
 }

@@ -3,6 +3,7 @@ import type {
   HeldPositions,
   JobRuntime,
   NoDataMemo,
+  ParkedRows,
   PositionPrices,
   SessionBars,
   SplitEvents,
@@ -10,8 +11,9 @@ import type {
 } from '../ports';
 import { deferJob, JobProgress } from './deferral';
 import { fetchPending } from './fetch';
-import { readHistory } from './history';
+import { loadParked, readContinued, readHistory } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
+import type { TickerDataRow } from '../domain/ticker-rows';
 import { mergeAndWrite } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
@@ -31,6 +33,11 @@ export interface RefreshJobDeps {
   readonly splits?: SplitEvents;
   /** Counts the positions holding a split ticker for the log; optional. */
   readonly held?: HeldPositions;
+  /**
+   * Where a deferred job parks what it fetched; without it (or for a job queued before it
+   * existed) the fetched rows are written to `ticker-data` raw and re-read when the job ends.
+   */
+  readonly parked?: ParkedRows;
 }
 
 /**
@@ -44,15 +51,31 @@ export async function runRefreshJob(
   deps: RefreshJobDeps,
 ): Promise<RefreshOutcome> {
   const fetchedAt = new Date(deps.runtime.now()).toISOString();
-  const stored = await readHistory(input.tickers, deps.history, deps.runtime.concurrency ?? 16);
-  const { job, knownNoData } = await planJob(input, stored, deps);
+  const concurrency = deps.runtime.concurrency ?? 16;
+  // A resumed job that parks its rows reads no history until every call is done.
+  const parkedResume = input.plan !== undefined && input.parked !== undefined;
+  const stored = parkedResume
+    ? new Map<string, TickerDataRow[]>()
+    : await readHistory(input.tickers, deps.history, concurrency);
+  const planned = await planJob(input, stored, deps);
+  const { knownNoData } = planned;
+  // A new job parks its fetched rows when there is a store (a job queued before keeps writing them).
+  const job = deps.parked && !input.plan ? { ...planned.job, parked: [] } : planned.job;
   const progress = new JobProgress(job, stored, fetchedAt);
   const paused = await fetchPending(progress, deps);
   if (paused) return paused;
+  if (parkedResume) await readContinued(progress, { ...deps, concurrency });
   const splits = await learnSplits(progress, deps);
   if ('reason' in splits) return deferJob(progress, splits.reason, splits.delayMs, deps);
+  // After the lookup: a deferral there parks only this invocation's rows.
+  if (parkedResume) await loadParked(progress, deps);
 
-  const merged = await mergeAndWrite(progress, input.done.length > 0, splits, deps);
+  const merged = await mergeAndWrite(
+    progress,
+    { legacyResumed: input.done.length > 0 && !progress.parking, parkedResume },
+    splits,
+    deps,
+  );
   if (merged.noData.length > 0)
     deps.runtime.log('warn', 'Tickers without data for the session', {
       session: job.session,

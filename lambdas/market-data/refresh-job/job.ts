@@ -59,6 +59,15 @@ export const refreshJobSchema = z
       .strict()
       .optional(),
     done: z.array(z.string()).default([]),
+    /**
+     * The rows earlier invocations fetched, parked in the state table (ids, oldest first;
+     * ../adapters/parked-rows.ts). Absent on a job that writes them to `ticker-data` raw instead
+     * (one queued before parking existed, or run without the store).
+     */
+    parked: z
+      .array(z.string().regex(/^[0-9a-f]{8}\.[1-9][0-9]{0,2}$/))
+      .max(MAX_DEFERRALS)
+      .optional(),
     deferrals: z.number().int().min(0).max(MAX_DEFERRALS).default(0),
   })
   .strict()

@@ -27,7 +27,7 @@ export interface Merged {
  */
 export async function mergeAndWrite(
   progress: JobProgress,
-  resumed: boolean,
+  resumed: { readonly legacyResumed: boolean; readonly parkedResume: boolean },
   splits: readonly SplitEvent[],
   deps: { readonly history: TickerHistory; readonly runtime: JobRuntime },
 ): Promise<Merged> {
@@ -42,12 +42,16 @@ export async function mergeAndWrite(
   await mapLimit(job.tickers, deps.runtime.concurrency ?? 16, async (t, i) => {
     const since = rebuildIndexes.has(i) ? job.rebuild?.since : undefined;
     const own = splits.filter((s) => s.ticker === t);
-    // A resumed job wrote raw rows in earlier invocations; read far enough back to include them
-    // (and, after a split, to re-base as much of the history as a chart may show).
-    const history =
-      resumed || since !== undefined || own.length > 0
-        ? await rereadHistory(t, deps.history)
-        : (progress.stored.get(t) ?? []);
+    const stored = progress.stored.get(t) ?? [];
+    // After a split, read back as much of the history as a chart may show, to re-base it. A job
+    // that wrote raw rows in earlier invocations reads far enough back to include them; a rebuilt
+    // ticker with stored rows, far enough to keep those of the same close. A resumed job that
+    // parked its rows has them all in memory (a rebuilt ticker's series is its fetched rows).
+    const reread =
+      own.length > 0 ||
+      resumed.legacyResumed ||
+      (since !== undefined && !resumed.parkedResume && stored.length > 0);
+    const history = reread ? await rereadHistory(t, deps.history) : stored;
     const merged = mergeRows(history, progress.fetchedRows(t), since);
     const latest = merged[merged.length - 1];
     if (!latest || latest.asOf < job.session) {

@@ -29,6 +29,7 @@ import {
   createRequestBudget,
 } from '../../../../lambdas/market-data/adapters/request-budget';
 import { createTickerDataRepository } from '../../../../lambdas/market-data/adapters/ticker-data-repository';
+import { createParkedRows, PARKED_ID } from '../../../../lambdas/market-data/adapters/parked-rows';
 import { tradingDaysBack } from '../../../../lambdas/market-data/domain/market-calendar';
 import {
   ownRows,
@@ -149,16 +150,17 @@ describe('request budget', () => {
     }
   }, 30_000);
 
-  it('says when the earliest slot frees up, from the items DynamoDB returns with the failed condition', async () => {
-    // Prepare: both slots used recently, 300 ms and 100 ms ago.
+  it('says when the permit `limit` back leaves the window, from the item returned with the failed condition', async () => {
+    // Prepare: a budget of 2 whose item another process moved to seq 7 (permits at 9,700, 9,900).
     const { client, mock } = mockedDocClient();
-    const failed = (usedAt: number) =>
+    const failed = (item: Record<string, { N: string }>) =>
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
         $metadata: {},
-        Item: { usedAt: { N: String(usedAt) } },
+        Item: item,
       });
-    mock.on(UpdateCommand).rejectsOnce(failed(9_900)).rejectsOnce(failed(9_700));
+    const item = { seq: { N: '7' }, t0: { N: '9900' }, t1: { N: '9700' } };
+    mock.on(UpdateCommand).rejectsOnce(failed(item)).rejectsOnce(failed(item));
     const budget = createRequestBudget({
       client,
       tableName: 'state',
@@ -166,25 +168,90 @@ describe('request budget', () => {
       windowMs: 500,
       marginMs: 0,
       now: () => 10_000,
-      random: () => 0,
     });
 
     // Act
     const error: unknown = await budget.acquire().catch((e: unknown) => e);
 
-    // Assess: the slot used at 9,700 frees at 10,200.
+    // Assess: first claim assumed no item; the second claimed permit 7 (slot t1, used at 9,700,
+    // free at 10,200) on the seq it was told; two writes on the one item.
     expect(error).toBeInstanceOf(BudgetExhaustedError);
     expect((error as BudgetExhaustedError).retryAfterMs).toBe(200);
-    expect(mock.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key)).toEqual([
-      { pk: 'budget#polygon#0' },
-      { pk: 'budget#polygon#1' },
-    ]);
+    const inputs = mock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.Key)).toEqual([{ pk: 'budget#polygon' }, { pk: 'budget#polygon' }]);
+    expect(inputs[1].ExpressionAttributeNames).toEqual({ '#slot': 't1' });
+    expect(inputs[1].ExpressionAttributeValues).toMatchObject({ ':seq': 7, ':next': 8 });
+    expect(budget.writes()).toBe(2);
+  });
+
+  it('takes one write per permit and one per refusal on an uncontended budget', async () => {
+    // Prepare: a fresh budget of 3 per minute on a frozen clock.
+    let t = 1_000_000;
+    const budget = createRequestBudget({
+      client: docClient(),
+      tableName: dynamo.names.state,
+      limit: 3,
+      name: 'one-write',
+      now: () => t,
+    });
+
+    // Act: three permits, a refusal, then one more after the window.
+    for (let i = 0; i < 3; i++) await budget.acquire();
+    const refused: unknown = await budget.acquire().catch((e: unknown) => e);
+    t += budget.windowMs;
+    await budget.acquire();
+
+    // Assess
+    expect(refused).toBeInstanceOf(BudgetExhaustedError);
+    expect((refused as BudgetExhaustedError).retryAfterMs).toBe(budget.windowMs);
+    expect(budget.writes()).toBe(5);
   });
 
   it('rejects a budget that is not a positive integer', () => {
     expect(() => createRequestBudget({ client: docClient(), tableName: 't', limit: 0 })).toThrow(
       /POLYGON_REQUESTS_PER_MINUTE/,
     );
+  });
+});
+
+describe('parked rows', () => {
+  it('parks rows in chunks under the item limit and gives them back exactly', async () => {
+    // Prepare: 30,000 rows of incompressible-ish prices (more than one chunk), some without vwap.
+    const store = createParkedRows({ client: docClient(), tableName: dynamo.names.state });
+    const fetchedAt = '2026-11-21T04:30:00.000Z';
+    const rows: TickerDataRow[] = [];
+    for (let i = 0; i < 1_000; i++)
+      for (const [j, session] of tradingDaysBack(SESSION, 30).entries()) {
+        const close = Math.round(Math.abs(Math.sin(i * 31 + j)) * 1e6) / 100;
+        rows.push(
+          rowFromBar(
+            `T${i}`,
+            {
+              ticker: `T${i}`,
+              session,
+              open: close + 0.01,
+              high: close + 1.5,
+              low: close - 1.25,
+              close,
+              volume: 1_000 + i * j,
+              vwap: j % 2 ? close : undefined,
+              trades: j % 3 ? 7 : undefined,
+            },
+            j % 5 ? 'polygon-grouped' : 'polygon-range',
+            fetchedAt,
+          ),
+        );
+      }
+
+    // Act
+    const id = await store.park('run#2026-11-20#T0', rows);
+    const back = await store.load('run#2026-11-20#T0', id);
+
+    // Assess
+    expect(id).toMatch(PARKED_ID);
+    expect(Number(id.split('.')[1])).toBeGreaterThan(1);
+    expect(back).toEqual(rows);
+    await expect(store.load('run#2026-11-20#T1', id)).rejects.toThrow(/missing/);
   });
 });
 

@@ -20,6 +20,8 @@ import {
   type RepriceSummary,
 } from '../../../../lambdas/market-data/refresh-job';
 import { BACKFILL_SESSIONS } from '../../../../lambdas/market-data/domain/refresh-plan';
+import { finishReserveMs } from '../../../../lambdas/market-data/refresh-job/fetch';
+import type { PlannedJob } from '../../../../lambdas/market-data/refresh-job/plan';
 import {
   completeIndicators,
   rowFromBar,
@@ -77,6 +79,9 @@ class World {
   logs: { level: string; message: string; data?: Record<string, unknown> }[] = [];
   recorded: { tickers: string[]; session: string }[] = [];
   remaining = 900_000;
+  /** The parked-rows store (absent unless `parking`), keyed by job key and id. */
+  parking = false;
+  readonly parkedStore = new Map<string, TickerDataRow[]>();
 
   constructor(traded: readonly string[]) {
     for (const t of traded) this.traded.add(t);
@@ -165,6 +170,22 @@ class World {
         remainingMs: () => this.remaining,
         log: (level, message, data) => this.logs.push({ level, message, data }),
       },
+      ...(this.parking
+        ? {
+            parked: {
+              park: async (jobKey: string, rows: readonly TickerDataRow[]) => {
+                const id = `${String(this.parkedStore.size).padStart(8, '0')}.1`;
+                this.parkedStore.set(`${jobKey}/${id}`, JSON.parse(JSON.stringify(rows)));
+                return id;
+              },
+              load: async (jobKey: string, id: string) => {
+                const rows = this.parkedStore.get(`${jobKey}/${id}`);
+                if (!rows) throw new Error(`no parked rows ${id}`);
+                return rows;
+              },
+            },
+          }
+        : {}),
       noData: {
         known: async (tickers, session) =>
           new Set(tickers.filter((t) => this.memo.get(t) === session)),
@@ -406,7 +427,8 @@ describe('runRefreshJob: deferral', () => {
     // Prepare
     const world = new World(['NVDA']);
     world.seed('NVDA', 80);
-    world.remaining = 100_000;
+    // One ticker's finishing reserve is about 30 s, plus 30 s for the call.
+    world.remaining = 55_000;
 
     // Act
     const outcome = await runRefreshJob(jobFor(['NVDA']), world.deps());
@@ -539,6 +561,112 @@ describe('runRefreshJob: deferral', () => {
     const nvda = world.row('NVDA', SESSION)!;
     expect(nvda).toMatchObject({ rsi: expectedLast(world, 'NVDA').rsi });
     expect(world.rows('N0').every((r) => r.indicatorVersion === 1)).toBe(true);
+  });
+});
+
+describe('runRefreshJob: parked rows', () => {
+  /** NVDA with 80 computed sessions and enough newcomers for a grouped backfill. */
+  const backfill = () => {
+    const newcomers = Array.from({ length: BACKFILL_SESSIONS + 5 }, (_, i) => `N${i}`);
+    const world = new World(['NVDA', ...newcomers]);
+    world.seed('NVDA', 80);
+    world.parking = true;
+    return { world, job: jobFor(['NVDA', ...newcomers]) };
+  };
+
+  it('writes every row once, with its indicators, and reads no history while resumed', async () => {
+    // Prepare: a backfill refused twice by the budget, and a control run that is not.
+    const { world, job } = backfill();
+    const days = tradingDaysBack(SESSION, BACKFILL_SESSIONS);
+    world.failures = [
+      { error: new BudgetExhaustedError(1_000), on: `grouped:${days[40]}` },
+      { error: new BudgetExhaustedError(1_000), on: `grouped:${days[80]}` },
+    ];
+    const control = backfill();
+    done(await runRefreshJob(control.job, control.world.deps()));
+    const seeded = world.puts.length;
+
+    // Act
+    const first = await runRefreshJob(job, world.deps());
+    const readsAfterFirst = world.reads.length;
+    const second = await runRefreshJob(world.deferred[0].job, world.deps());
+    const readsAfterSecond = world.reads.length;
+    const third = done(await runRefreshJob(world.deferred[1].job, world.deps()));
+
+    // Assess: nothing written before the end, each row written once; the same rows as the control.
+    expect(first).toMatchObject({ status: 'deferred', polygonCalls: 40 });
+    expect(second).toMatchObject({ status: 'deferred', polygonCalls: 40 });
+    expect(world.deferred.map((d) => d.job.parked)).toEqual([
+      ['00000000.1'],
+      ['00000000.1', '00000001.1'],
+    ]);
+    expect(world.puts.slice(seeded)).toHaveLength(1);
+    const written = world.puts.slice(seeded).flat();
+    expect(new Set(written.map((r) => `${r.ticker}/${r.asOf}`)).size).toBe(written.length);
+    expect(written.every((r) => r.indicatorVersion === 1)).toBe(true);
+    expect(third.rowsWritten).toBe(written.length);
+    for (const t of ['NVDA', 'N0', `N${BACKFILL_SESSIONS + 4}`])
+      expect(world.rows(t).map(content)).toEqual(control.world.rows(t).map(content));
+    // Reads: every ticker once to plan, none while resumed, NVDA (continued) once to finish.
+    expect(readsAfterFirst).toBe(job.tickers.length);
+    expect(readsAfterSecond).toBe(readsAfterFirst);
+    expect(world.reads.slice(readsAfterSecond).map((r) => r.ticker)).toEqual(['NVDA']);
+    expect(world.repriced).toEqual(control.world.repriced);
+  });
+
+  it('finishes a job queued before parking the old way (raw rows, then re-read)', async () => {
+    // Prepare: the first invocation runs without the store and defers.
+    const { world, job } = backfill();
+    world.parking = false;
+    const days = tradingDaysBack(SESSION, BACKFILL_SESSIONS);
+    world.failures = [{ error: new BudgetExhaustedError(1_000), on: `grouped:${days[60]}` }];
+    const control = backfill();
+    done(await runRefreshJob(control.job, control.world.deps()));
+    await runRefreshJob(job, world.deps());
+
+    // Act: resumed with the store.
+    world.parking = true;
+    const outcome = done(await runRefreshJob(world.deferred[0].job, world.deps()));
+
+    // Assess
+    expect(world.deferred[0].job.parked).toBeUndefined();
+    expect(outcome.refreshed).toHaveLength(job.tickers.length);
+    expect(world.parkedStore.size).toBe(0);
+    for (const t of ['NVDA', 'N0'])
+      expect(world.rows(t).map(content)).toEqual(control.world.rows(t).map(content));
+  });
+
+  it('fails loudly when parked rows are gone', async () => {
+    // Prepare
+    const { world, job } = backfill();
+    world.failures = [{ error: new BudgetExhaustedError(1_000), on: `grouped:${SESSION}` }];
+    await runRefreshJob(job, world.deps());
+    world.parkedStore.clear();
+
+    // Act + Assess
+    await expect(runRefreshJob(world.deferred[0].job, world.deps())).rejects.toThrow(
+      /no parked rows/,
+    );
+  });
+});
+
+describe('finishReserveMs', () => {
+  const planned = (tickers: number, rebuilt: number, groupedDays: number): PlannedJob => ({
+    ...jobFor(Array.from({ length: tickers }, (_, i) => `T${i}`)),
+    plan: {
+      strategy: 'grouped',
+      calls: tradingDaysBack(SESSION, groupedDays).map((date) => ({ kind: 'grouped', date })),
+    },
+    rebuild: { since: SESSION, indexes: Array.from({ length: rebuilt }, (_, i) => i) },
+  });
+
+  it('grows with the tickers and rows left to finish, within a cap', () => {
+    const steady = finishReserveMs(planned(5_000, 0, 1));
+    const firstNight = finishReserveMs(planned(5_000, 5_000, BACKFILL_SESSIONS));
+    expect(steady).toBe(30_000 + 2_500 + 50_000);
+    expect(firstNight).toBe(30_000 + 275_000 + 50_000);
+    expect(finishReserveMs(planned(10_000, 10_000, BACKFILL_SESSIONS))).toBe(600_000);
+    expect(finishReserveMs(planned(1, 0, 1))).toBeLessThan(31_000);
   });
 });
 
@@ -793,6 +921,38 @@ describe('runRefreshJob: the splits lookup', () => {
     expect(first).toMatchObject({ status: 'deferred', reason: 'budget', delaySeconds: 2 });
     expect(world.calls).toEqual([`grouped:${SESSION}`]);
     expect(done(resumed)).toMatchObject({ refreshed: ['NVDA'], polygonCalls: 1 });
+  });
+
+  it('parks only the new rows when a resumed job that parks is refused the lookup, then finishes', async () => {
+    // Prepare: NVDA continued, AAA new (range); the budget refuses AAA's call, then the lookup.
+    const world = new World(['NVDA', 'AAA']);
+    world.seed('NVDA', 80);
+    world.parking = true;
+    world.failures = [{ error: new BudgetExhaustedError(1_000), on: 'range:AAA' }];
+    let fail = true;
+    const splits = {
+      splits: async () => {
+        if (fail) {
+          fail = false;
+          throw new BudgetExhaustedError(2_000);
+        }
+        return [];
+      },
+    };
+
+    // Act
+    await runRefreshJob(jobFor(['AAA', 'NVDA']), withSplits(world, splits));
+    const second = await runRefreshJob(world.deferred[0].job, withSplits(world, splits));
+    const third = await runRefreshJob(world.deferred[1].job, withSplits(world, splits));
+
+    // Assess: the second invocation parked AAA's history alone; the third wrote everything once.
+    expect(second).toMatchObject({ status: 'deferred', reason: 'budget' });
+    expect(world.deferred[1].job.parked).toHaveLength(2);
+    expect([...world.parkedStore.values()][1].every((r) => r.ticker === 'AAA')).toBe(true);
+    expect(done(third).refreshed).toEqual(['AAA', 'NVDA']);
+    expect(world.puts).toHaveLength(1);
+    expect(world.row('NVDA', SESSION)).toMatchObject({ rsi: expectedLast(world, 'NVDA').rsi });
+    expect(world.rows('AAA').every((r) => r.indicatorVersion === 1)).toBe(true);
   });
 
   it('fails the job, naming the window, when the lookup fails for good', async () => {
