@@ -4,7 +4,11 @@
  * applied, the answer never arrives), duplicate deliveries, and two overlapping nightly runs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { analysisKey } from '../../lambdas/analysis/flows';
 import { PROMPT_VERSION } from '../../lambdas/analysis/domain/prompt';
@@ -70,8 +74,9 @@ faultCase(
     const finish = world.observe();
     const fanOut = await world.handlers.processTickers({}, world.context('processTickers'));
     const q = world.queues.tickers;
-    const job = await receiveOne(q.queueUrl);
-    // The 4th batch of rows is applied, and the invocation dies before it hears back.
+    // The 4th batch of rows is applied, and the invocation dies before it hears back. A job
+    // that defers parks its bars and writes rows only in its last invocation, so the job's
+    // parts run one by one until one of them reaches that batch.
     world.proxy.addRule({
       operation: 'BatchWriteItem',
       table: world.names.tickerData,
@@ -79,12 +84,29 @@ faultCase(
       times: 1,
       fault: { kind: 'hold' },
     });
-    const killable = await world.invokeKillable(
+    const held = world.proxy.nextHold();
+    let job = await receiveOne(q.queueUrl);
+    let killable = await world.invokeKillable(
       'processTicker',
       toSqsEvent([job], q.queueUrl),
       900_000,
     );
-    await world.proxy.nextHold();
+    for (
+      let part = 1;
+      !(await Promise.race([held.then(() => true), killable.done.then(() => false)]));
+      part++
+    ) {
+      if (part > 30) throw new Error('no part of the job reached its 4th batch of rows');
+      await world.sqs.client.send(
+        new DeleteMessageCommand({ QueueUrl: q.queueUrl, ReceiptHandle: job.ReceiptHandle! }),
+      );
+      job = await receiveOne(q.queueUrl);
+      killable = await world.invokeKillable(
+        'processTicker',
+        toSqsEvent([job], q.queueUrl),
+        900_000,
+      );
+    }
     await killable.kill();
     await expect(killable.done).rejects.toThrow(/killed/);
     const rowsBefore = world.proxy.requests.filter(
@@ -228,7 +250,11 @@ faultCase('L03', async (rec) => {
   rec.did(
     `${night.tickerDrain!.invocations} job deliveries and ${night.analysisDrain!.invocations} analysis deliveries, two consumers each; ${describeNight(night)}`,
   );
-  expect(night.tickerDrain!.invocations).toBe(2 * fanOut.jobsQueued);
+  // Every job message, the fan-out's and any deferral's, is delivered twice.
+  expect({ deliveries: night.tickerDrain!.invocations, deferrals: night.deferrals }).toEqual({
+    deliveries: 2 * (fanOut.jobsQueued + night.deferrals.length),
+    deferrals: night.deferrals,
+  });
   expect(night.analysisDrain!.invocations).toBe(2 * analysisFanOut.queued);
   expect(night.xaiRequests).toHaveLength(2);
   await checkNight(world, seeded, night, rec);
