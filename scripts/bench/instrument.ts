@@ -14,6 +14,13 @@ export interface DynamoCounts {
   distinctRows: number;
   /** UpdateItem requests on request-budget items (`budget#…`), granted or refused. */
   budgetWrites: number;
+  /**
+   * Capacity units the requests consumed, as DynamoDB (dynalite) reports them with
+   * `ReturnConsumedCapacity: TOTAL`, which the bench adds to every request: on-demand bills these.
+   * A refused conditional write reports nothing; it is counted as one write unit.
+   */
+  readUnits: number;
+  writeUnits: number;
 }
 
 export const emptyDynamoCounts = (): DynamoCounts => ({
@@ -23,7 +30,15 @@ export const emptyDynamoCounts = (): DynamoCounts => ({
   rowsWritten: 0,
   distinctRows: 0,
   budgetWrites: 0,
+  readUnits: 0,
+  writeUnits: 0,
 });
+
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan']);
+
+type Consumed = { CapacityUnits?: number } | { CapacityUnits?: number }[] | undefined;
+const unitsOf = (consumed: Consumed) =>
+  [consumed ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
 
 type WriteRequests = Record<string, { PutRequest?: { Item?: Record<string, unknown> } }[]>;
 
@@ -74,9 +89,29 @@ export function countDynamoRequests(
           }
         }
         if (op === 'UpdateItem' && str(input.Key?.pk).startsWith('budget#')) counts.budgetWrites++;
-        return next(args);
+        const read = READS.has(op);
+        try {
+          const result = await next(args);
+          const units = unitsOf(
+            (result.output as { ConsumedCapacity?: Consumed }).ConsumedCapacity,
+          );
+          if (read) counts.readUnits += units;
+          else counts.writeUnits += units;
+          return result;
+        } catch (err) {
+          if (!read && (err as Error).name === 'ConditionalCheckFailedException')
+            counts.writeUnits++;
+          throw err;
+        }
       },
       { step: 'deserialize', name: 'benchDynamoRequestCounter' },
+    );
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchReturnConsumedCapacity' },
     );
   }
   return {
