@@ -1,3 +1,4 @@
+import { parseEvaluateAnalysesEvent } from '../../lambdas/analysis/track-record/event';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FUNCTION_NAMES, functionSpec, type FunctionName } from '../../lib/functions';
@@ -25,6 +26,7 @@ const PARSERS: Readonly<Record<FunctionName, ((event: unknown) => unknown) | und
   analyzePortfolios: parseAnalyzePortfoliosEvent,
   analyzePortfolio: parseAnalyzePortfolioEvent,
   checkFreshness: undefined,
+  evaluateAnalyses: parseEvaluateAnalysesEvent,
 };
 
 /** A command-line mistake: the message says what is valid; the scripts exit with status 2. */

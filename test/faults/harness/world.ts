@@ -177,7 +177,17 @@ export function standardSeed(extra: Partial<SeedSpec> = {}): SeedSpec {
       },
       ...(extra.positions ?? []),
     ],
-    knownTickers: ['AAPL', 'MSFT', 'NVDA', 'META', 'AMZN', 'JPM', ...(extra.knownTickers ?? [])],
+    // SPY: the track record's benchmark, refreshed every night with the held tickers.
+    knownTickers: [
+      'AAPL',
+      'MSFT',
+      'NVDA',
+      'META',
+      'AMZN',
+      'JPM',
+      'SPY',
+      ...(extra.knownTickers ?? []),
+    ],
   };
 }
 
