@@ -212,7 +212,8 @@ faultCase('T03', async (rec) => {
       );
     return [await store(CORE, day, CORE_SCORES), await store(GROWTH, day, GROWTH_SCORES)];
   });
-  const rawStart = syntheticAgg('AAPL', d).c;
+  // The close of D as fetched on D's evening, before the split (the old basis).
+  const rawStart = barOnBasis([split], 'AAPL', d, syntheticAgg('AAPL', d), d).c;
   const night = await world.night();
   const run = await evaluate();
   const { evaluations } = await checkTrackRecord(stored, session);
