@@ -240,7 +240,9 @@ async function startSimulators(
   }
   const xaiKey = `xai-simulator-${randomBytes(12).toString('hex')}`;
   if (chosen.xai.mode === 'simulated') {
-    xaiSimulator = await startXaiSimulator({ apiKey: xaiKey });
+    // Scores lean a little towards the simulator's own 5-session returns, so the local score
+    // track record measures something (README "Score track record").
+    xaiSimulator = await startXaiSimulator({ apiKey: xaiKey, signalSessions: 5 });
     const sim = xaiSimulator;
     opts.cleanup.add('xAI simulator', () => sim.close());
   }
