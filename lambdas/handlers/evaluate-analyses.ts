@@ -1,5 +1,5 @@
 import { runTrackRecord } from '../analysis/track-record/flow';
-import { parseEvaluateAnalysesEvent } from '../analysis/track-record/event';
+import { parseEvaluateAnalysesEvent } from '../platform/events';
 import { createTrackRecordDeps } from '../analysis/track-record/wiring';
 import { withObservability } from '../platform/with-observability';
 

@@ -1,10 +1,10 @@
-import { parseEvaluateAnalysesEvent } from '../../lambdas/analysis/track-record/event';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FUNCTION_NAMES, functionSpec, type FunctionName } from '../../lib/functions';
 import {
   parseAnalyzePortfolioEvent,
   parseAnalyzePortfoliosEvent,
+  parseEvaluateAnalysesEvent,
   parseProcessTickerEvent,
   parseProcessTickersEvent,
 } from '../../lambdas/platform/events';
