@@ -196,7 +196,7 @@ faultCase(
       `nightly run of ${n(held.length)} held 10-character tickers and the benchmark SPY: 2 jobs queued, of ${n(split[0].job.tickers.length)} tickers (${n(split[0].bytes)} bytes) and 1 ticker (${n(split[1].bytes)} bytes); limit ${n(MAX_MESSAGE_BYTES)}`,
     );
     rec.checked(
-      `${n(MAX_TICKERS_PER_JOB + 1)} held tickers are split into jobs of ${n(MAX_TICKERS_PER_JOB)} and 1, every ticker queued once`,
+      `${n(MAX_TICKERS_PER_JOB + 1)} tickers (10,000 held, and SPY) are split into jobs of ${n(MAX_TICKERS_PER_JOB)} and 1, every ticker queued once`,
       `each queued job is at most ${n(MAX_MESSAGE_BYTES)} bytes`,
     );
 
