@@ -221,7 +221,7 @@ faultCase('T03', async (rec) => {
   const aapl = evaluations[0].tickers.find((t: Score) => t.ticker === 'AAPL');
 
   rec.did(
-    `split ${split.splitTo}-for-${split.splitFrom} two sessions after D: AAPL's close of D re-based from ${rawStart} to ${start}; its return ${(aapl.return as number).toFixed(4)}; evaluated ${run.evaluated as number}; ${describeNight(night)}`,
+    `split ${split.splitTo}-for-${split.splitFrom} two sessions after D: AAPL's close of D re-based to ${(start! / rawStart).toFixed(2)} × the close fetched before the split; its return ${Math.abs(aapl.return as number) < 0.25 ? 'within ±25 %' : 'a split artefact'}; evaluated ${run.evaluated as number}; ${describeNight(night)}`,
   );
   expect(start).toBeCloseTo(rawStart / 2, 6);
   expect(Math.abs(aapl.return as number)).toBeLessThan(0.25);
@@ -233,7 +233,7 @@ faultCase('T03', async (rec) => {
 });
 
 faultCase('T04', async (rec) => {
-  const { seeded, stored, session, d } = await nightAfterAnalyses(async (day) => {
+  const { seeded, stored, session } = await nightAfterAnalyses(async (day) => {
     // ZZZZ: a close on D, unknown to Polygon since (held by no position, never refreshed).
     await plainDoc(world).send(
       new PutCommand({
@@ -258,7 +258,7 @@ faultCase('T04', async (rec) => {
   const { evaluations } = await checkTrackRecord(stored, session);
 
   rec.did(
-    `ZZZZ has a close on ${d} and none on ${session}; CORE evaluated with n = ${evaluations[0].n as number} of 4 scores; evaluated ${run.evaluated as number}; ${describeNight(night)}`,
+    `ZZZZ has a close on D and none on D+h; CORE evaluated with n = ${evaluations[0].n as number} of 4 scores; evaluated ${run.evaluated as number}; ${describeNight(night)}`,
   );
   expect(evaluations[0].n).toBe(3);
   expect(evaluations[0].tickers.map((t: Score) => t.ticker)).not.toContain('ZZZZ');
