@@ -232,7 +232,8 @@ async function startSimulators(
       isTradingDay,
       now: clock.now,
       publishDelayMs: 0,
-      tickers: seedTickers(seed).filter((t) => !unknown.has(t)),
+      // The seed's tickers and the track record's benchmark (BENCHMARK_TICKER's default).
+      tickers: [...seedTickers(seed).filter((t) => !unknown.has(t)), 'SPY'],
       unknownTickers: [...unknown],
     });
     const sim = polygonSimulator;

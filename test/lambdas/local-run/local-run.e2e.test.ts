@@ -128,7 +128,7 @@ describe('npm start: a complete simulated night', () => {
   it('reports progress per step: tickers refreshed n/N, Polygon calls, analyses n/M, freshness', () => {
     // Assess
     expect(first.stdout).toMatch(
-      new RegExp(`processTickers \\{\\} -> session ${session}: 7 tickers from 9 positions`),
+      new RegExp(`processTickers \\{\\} -> session ${session}: 8 tickers from 9 positions`),
     );
     expect(first.stdout).toContain('tickers refreshed 7/8 (+1 without data) | Polygon calls 8/8');
     expect(first.stdout).toContain('without data (NOSUCHCO)');
