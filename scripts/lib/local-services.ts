@@ -176,6 +176,8 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
     XAI_API_KEY: i.xaiKey,
     XAI_API_KEY_SECRET: undefined,
     XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+    BENCHMARK_TICKER: base.benchmarkTicker,
+    TRACK_RECORD_HORIZON: String(base.trackRecordHorizon),
   };
 }
 
