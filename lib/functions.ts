@@ -21,13 +21,18 @@ export type EnvKey =
   | 'POLYGON_API_KEY_SECRET'
   | 'XAI_API_URL'
   | 'XAI_MODEL'
-  | 'XAI_API_KEY_SECRET';
+  | 'XAI_API_KEY_SECRET'
+  | 'TRACK_RECORD_TABLE'
+  | 'BENCHMARK_TICKER'
+  | 'TRACK_RECORD_HORIZON';
 
 /**
  * What a function may do, applied by `applyGrants` (lib/constructs/service-functions.ts) with
  * the same IAM actions and resources as each grant's CDK method:
  * - tables: `read` = `grantReadData`, `readWrite` = `grantReadWriteData`, `getItem` = only
- *   `dynamodb:GetItem`; `sharedRead` = read portfolios and positions (and their indexes);
+ *   `dynamodb:GetItem`, `query` = only `dynamodb:Query`, `queryUpdate` = only `dynamodb:Query`
+ *   and `dynamodb:UpdateItem`, `put` = only `dynamodb:PutItem`; `sharedRead` = read portfolios
+ *   and positions (and their indexes);
  * - `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
  * - queues: `send` = `grantSendMessages`;
  * - secrets: read exactly that API-key secret.
@@ -35,8 +40,10 @@ export type EnvKey =
 export interface FunctionGrants {
   readonly sharedRead?: true;
   readonly positions?: 'priceUpdate';
-  readonly tickerData?: 'read' | 'readWrite';
-  readonly analyses?: 'readWrite';
+  readonly tickerData?: 'read' | 'readWrite' | 'query';
+  readonly analyses?: 'readWrite' | 'queryUpdate';
+  /** `analysis-track-record-{stage}`: the nightly aggregate items. */
+  readonly trackRecord?: 'put';
   readonly state?: 'readWrite' | 'getItem';
   readonly tickerQueue?: 'send';
   readonly analysisQueue?: 'send';
@@ -75,7 +82,7 @@ export const FUNCTIONS = {
       '{"tickers": ["NVDA", "AAPL"]}',
       'an EventBridge scheduled event',
     ],
-    environment: FAN_OUT_ENV,
+    environment: [...FAN_OUT_ENV, 'BENCHMARK_TICKER'],
     grants: { sharedRead: true, tickerQueue: 'send' },
   },
   processTicker: {
@@ -142,6 +149,31 @@ export const FUNCTIONS = {
     environment: ['STATE_TABLE'],
     // It reads one item: the refresh marker.
     grants: { state: 'getItem' },
+  },
+  evaluateAnalyses: {
+    entryFile: 'evaluate-analyses.ts',
+    description:
+      'Evaluates analyses whose horizon has passed and stores the track record per model and prompt',
+    events: ['{}  (the nightly run)', 'an EventBridge scheduled event'],
+    environment: [
+      'ANALYSES_TABLE',
+      'TICKER_DATA_TABLE',
+      'STATE_TABLE',
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'TRACK_RECORD_TABLE',
+      'BENCHMARK_TICKER',
+      'TRACK_RECORD_HORIZON',
+    ],
+    // Lists portfolios, queries their analyses and the tickers' closes, writes `evaluation`
+    // (UpdateItem) and the aggregate (PutItem), reads the refresh marker: nothing else.
+    grants: {
+      sharedRead: true,
+      tickerData: 'query',
+      analyses: 'queryUpdate',
+      state: 'getItem',
+      trackRecord: 'put',
+    },
   },
 } as const satisfies Record<string, FunctionSpec>;
 

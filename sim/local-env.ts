@@ -17,5 +17,6 @@ export function localServiceEnv(dynamo: LocalDynamo, sqsEndpoint?: string): Reco
     STATE_TABLE: dynamo.names.state,
     PORTFOLIOS_TABLE: dynamo.names.portfolios,
     POSITIONS_TABLE: dynamo.names.positions,
+    TRACK_RECORD_TABLE: dynamo.names.trackRecord,
   };
 }

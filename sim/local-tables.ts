@@ -22,6 +22,7 @@ export interface LocalTableNames {
   readonly state: string;
   readonly portfolios: string;
   readonly positions: string;
+  readonly trackRecord: string;
 }
 
 export const defaultLocalTableNames = (stage = 'local'): LocalTableNames => ({
@@ -30,6 +31,7 @@ export const defaultLocalTableNames = (stage = 'local'): LocalTableNames => ({
   state: `backend-processing-state-${stage}`,
   portfolios: `user-portfolios-${stage}`,
   positions: `portfolio-positions-${stage}`,
+  trackRecord: `analysis-track-record-${stage}`,
 });
 
 type CfnTable = {
@@ -80,6 +82,7 @@ export function localTableDefinitions(
     fromTemplate('TickerDataTable', names.tickerData),
     fromTemplate('PortfolioAnalysesTable', names.analyses),
     fromTemplate('ServiceStateTable', names.state),
+    fromTemplate('AnalysisTrackRecordTable', names.trackRecord),
     {
       TableName: names.portfolios,
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],

@@ -147,6 +147,8 @@ const DEFAULT_TICKERS = [
   'BRK.B',
   'JPM',
   'V',
+  // The track record's benchmark (BENCHMARK_TICKER), refreshed every night with the held tickers.
+  'SPY',
 ];
 const WINDOW_MS = 60_000;
 const DAY_MS = 86_400_000;

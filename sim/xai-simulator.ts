@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { nextTradingDay } from '../lambdas/market-data/domain/market-calendar';
+import { syntheticAgg } from './polygon-simulator';
 
 /**
  * A local stand-in for `POST https://api.x.ai/v1/chat/completions` (SIMULATED, not Grok).
@@ -47,6 +49,13 @@ export interface XaiSimulatorOptions {
   readonly apiKey: string;
   /** Modes applied, in order, to the first valid requests before `ok`. */
   readonly failures?: readonly XaiSimFailure[];
+  /**
+   * Gives the scores a little real signal for the score track record: each score leans (by at
+   * most ±3) towards the Polygon simulator's own return of the ticker over this many sessions
+   * after the holding's `asOf` (its future, which a real model cannot see). Off by default, so
+   * the scores stay those of RSI and MA50 alone; `npm start` turns it on with the horizon.
+   */
+  readonly signalSessions?: number;
 }
 
 /** A running simulator. */
@@ -113,6 +122,7 @@ interface SimHolding {
   price?: number;
   rsi?: number;
   ma50?: number;
+  asOf?: string;
 }
 
 interface SimScore {
@@ -224,7 +234,11 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
         break;
     }
     sequence += 1;
-    sendJson(res, 200, completion(body, scheduled.mode, sequence, seenPrefixes));
+    sendJson(
+      res,
+      200,
+      completion(body, scheduled.mode, sequence, seenPrefixes, options.signalSessions),
+    );
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -321,6 +335,7 @@ function completion(
   mode: XaiSimMode,
   sequence: number,
   seenPrefixes: Set<string>,
+  signalSessions?: number,
 ): Record<string, unknown> {
   const model = body.model as string;
   const price = XAI_PRICES_USD_PER_MILLION[model];
@@ -332,7 +347,7 @@ function completion(
   const holdings = holdingsFrom(userText);
   const tickers = schemaTickers(body) ?? holdings.map((h) => h.ticker);
   const byTicker = new Map(holdings.map((h) => [h.ticker, h]));
-  let scores = tickers.map((t) => scoreHolding(byTicker.get(t) ?? { ticker: t }));
+  let scores = tickers.map((t) => scoreHolding(byTicker.get(t) ?? { ticker: t }, signalSessions));
 
   if (mode === 'out-of-range' && scores.length > 0) {
     scores = [{ ...scores[0], score: 15 }, ...scores.slice(1)];
@@ -405,10 +420,33 @@ function completion(
   };
 }
 
-/** Deterministic score: RSI outside 45–55 and price more than 2% off MA50 move it from 0. */
-function scoreHolding(h: SimHolding): SimScore {
+/**
+ * The simulator's own return of `ticker` over `sessions` NYSE sessions after `asOf` (closes of
+ * the Polygon simulator's synthetic series), or undefined without a usable `asOf`.
+ */
+export function simulatedForwardReturn(
+  ticker: string,
+  asOf: string | undefined,
+  sessions: number,
+): number | undefined {
+  const start = asOf?.slice(0, 10);
+  if (!start || !/^\d{4}-\d{2}-\d{2}$/.test(start)) return undefined;
+  let end = start;
+  for (let i = 0; i < sessions; i++) end = nextTradingDay(end);
+  return syntheticAgg(ticker, end).c / syntheticAgg(ticker, start).c - 1;
+}
+
+/**
+ * Deterministic score: RSI outside 45–55 and price more than 2% off MA50 move it from 0; with
+ * `signalSessions`, the forward return adds up to ±3 (1 point per 1 %).
+ */
+function scoreHolding(h: SimHolding, signalSessions?: number): SimScore {
   const parts: string[] = [];
   let score = 0;
+  const forward = signalSessions
+    ? simulatedForwardReturn(h.ticker, h.asOf, signalSessions)
+    : undefined;
+  if (forward !== undefined) score += clamp(forward * 100, -3, 3);
   if (h.rsi !== undefined) {
     if (h.rsi > 55 || h.rsi < 45) score += clamp((50 - h.rsi) / 4, -6, 6);
     const label =
@@ -458,6 +496,7 @@ function holdingsFrom(text: string): SimHolding[] {
                 price: num(e.price),
                 rsi: num(e.rsi),
                 ma50: num(e.ma50),
+                asOf: typeof e.asOf === 'string' ? e.asOf : undefined,
               },
             ]
           : [],

@@ -1,4 +1,4 @@
-import { positiveIntEnv, requireEnv } from '../platform/config';
+import { benchmarkTickerEnv, positiveIntEnv, requireEnv } from '../platform/config';
 import { portfolioTablesConfig } from '../portfolios/config';
 
 /**
@@ -11,6 +11,8 @@ export interface ProcessTickersConfig {
   readonly portfoliosTable: string;
   readonly positionsTable: string;
   readonly tickerQueueUrl: string;
+  /** Refreshed every night with the held tickers (`BENCHMARK_TICKER`). @default SPY */
+  readonly benchmarkTicker: string;
 }
 
 /** What `processTicker` (the refresh job) reads. */
@@ -44,6 +46,7 @@ export function processTickersConfig(env: NodeJS.ProcessEnv = process.env): Proc
   return {
     ...portfolioTablesConfig(env),
     tickerQueueUrl: requireEnv('SQS_QUEUE_URL', env),
+    benchmarkTicker: benchmarkTickerEnv(env),
   };
 }
 

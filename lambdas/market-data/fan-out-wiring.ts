@@ -32,5 +32,6 @@ export function createProcessTickersDeps(env: NodeJS.ProcessEnv = process.env): 
     obs: observability,
     now: Date.now,
     newRunId: randomUUID,
+    benchmarkTicker: config.benchmarkTicker,
   };
 }

@@ -24,6 +24,8 @@ export interface ProcessTickersDeps {
   readonly obs: Observability;
   readonly now: () => number;
   readonly newRunId: () => string;
+  /** Refreshed every night like a held ticker (the track record's benchmark, e.g. `SPY`). */
+  readonly benchmarkTicker?: string;
 }
 
 export interface ProcessTickersResult {
@@ -101,12 +103,12 @@ function givenTickers(raw: readonly string[]): FoundTickers {
 
 /** The nightly run's tickers: those of the positions of active portfolios. */
 async function heldTickers(
-  deps: Pick<ProcessTickersDeps, 'holdings' | 'obs'>,
+  deps: Pick<ProcessTickersDeps, 'holdings' | 'obs' | 'benchmarkTicker'>,
 ): Promise<FoundTickers> {
   const held = (await deps.holdings.activePositions()).flatMap(({ positions }) =>
     positions.map((p) => ({ raw: p.ticker, portfolioId: p.portfolioId, positionId: p.id })),
   );
-  const collected = collectTickers(held);
+  const collected = collectTickers(held, deps.benchmarkTicker ? [deps.benchmarkTicker] : []);
   if (collected.invalid.length > 0) {
     deps.obs.log('warn', 'Positions with invalid tickers were not refreshed', {
       count: collected.invalid.length,

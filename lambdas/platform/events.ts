@@ -121,6 +121,13 @@ export function parseAnalyzePortfoliosEvent(event: unknown): AnalyzePortfoliosEv
   return fail('analyzePortfolios', expected, event);
 }
 
+/** `evaluateAnalyses` (the score track record): a schedule event or `{}`. */
+export function parseEvaluateAnalysesEvent(event: unknown): { kind: 'nightly' } {
+  if (isObject(event) && Object.keys(event).length === 0) return { kind: 'nightly' };
+  if (scheduledEvent.safeParse(event).success) return { kind: 'nightly' };
+  return fail('evaluateAnalyses', ['an EventBridge scheduled event', '{}'], event);
+}
+
 export type AnalyzePortfolioEvent =
   | { kind: 'sqs'; records: SqsRecordLike[] }
   | { kind: 'byId'; portfolioId: string; force: boolean }

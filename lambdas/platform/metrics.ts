@@ -42,6 +42,13 @@ export const METRICS = {
   XaiCreditsExhausted: { unit: 'Count', help: 'xAI credits exhausted' },
   // checkFreshness
   StaleData: { unit: 'Count', help: 'held tickers without the latest session' },
+  // evaluateAnalyses (the score track record)
+  AnalysesEvaluated: { unit: 'Count', help: 'analyses given an evaluation' },
+  AnalysesNotEvaluable: { unit: 'Count', help: 'old (legacy) or failed rows skipped' },
+  // per model and prompt version (dimensions `model`, `promptVersion`), one datapoint a night
+  TrackRecordHitRate: { unit: 'NoUnit', help: 'pooled hit rate over the trailing window' },
+  TrackRecordIC: { unit: 'NoUnit', help: 'mean rank IC over the trailing window' },
+  TrackRecordScores: { unit: 'Count', help: 'scores behind the track record (Σ n)' },
 } as const satisfies Record<string, { unit: 'Count' | 'NoUnit'; help: string }>;
 
 export type MetricName = keyof typeof METRICS;

@@ -74,6 +74,11 @@ export interface StageConfig {
     readonly analysis: ScheduleConfig;
     /** When the data-freshness check runs (its deadline for the night's refresh). */
     readonly freshnessCheck: ScheduleConfig;
+    /**
+     * When `evaluateAnalyses` runs: after the freshness deadline, several times a night, each run
+     * continuing the work the previous one left (it is idempotent and bounded per invocation).
+     */
+    readonly trackRecord: ScheduleConfig;
   };
   readonly functions: Readonly<Record<FunctionName, FunctionConfig>>;
   readonly tickerQueue: QueueConsumerConfig;
@@ -114,6 +119,10 @@ export interface StageConfig {
    * (docs/BOOTSTRAP.md, docs/cfn-execution-policy.json).
    */
   readonly bootstrapQualifier: string;
+  /** The score track record's benchmark, refreshed every night like a held ticker. @default SPY */
+  readonly benchmarkTicker: string;
+  /** Sessions after `dataAsOf` an analysis is evaluated on (h). @default 5 */
+  readonly trackRecordHorizon: number;
 }
 
 const region = 'us-east-1';
@@ -124,6 +133,8 @@ const tickerRefreshCron: CronFields = { minute: '30', hour: '4', weekDay: 'TUE-S
 const analysisCron: CronFields = { minute: '0', hour: '6', weekDay: 'TUE-SAT' };
 /** 09:15 UTC: the refresh (04:30) and its deferrals have had hours; minute 15 avoids the top of the hour. */
 const freshnessCron: CronFields = { minute: '15', hour: '9', weekDay: 'TUE-SAT' };
+/** 09:30, 10:30 and 11:30 UTC: after the freshness deadline; later runs continue a cut-off one. */
+const trackRecordCron: CronFields = { minute: '30', hour: '9-11', weekDay: 'TUE-SAT' };
 
 const functions: Record<FunctionName, FunctionConfig> = {
   processTickers: { memoryMb: 512, timeoutSeconds: 120 },
@@ -133,6 +144,8 @@ const functions: Record<FunctionName, FunctionConfig> = {
   // The xAI call times out well below this (see XAI timeout in the handler config).
   analyzePortfolio: { memoryMb: 512, timeoutSeconds: 180 },
   checkFreshness: { memoryMb: 256, timeoutSeconds: 30 },
+  // Reads up to 10,000 analyses of the window and their tickers' closes; stops itself well before.
+  evaluateAnalyses: { memoryMb: 1024, timeoutSeconds: 600 },
 };
 
 const sharedTables = (stage: StageName) => ({
@@ -183,6 +196,8 @@ const defaults = (stage: StageName) =>
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
     xaiModel: 'grok-4.3',
     bootstrapQualifier: `zsm${stage}`,
+    benchmarkTicker: 'SPY',
+    trackRecordHorizon: 5,
   }) as const;
 
 export const stages: Readonly<Record<StageName, StageConfig>> = {
@@ -193,6 +208,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
       tickerRefresh: { enabled: false, cron: tickerRefreshCron },
       analysis: { enabled: false, cron: analysisCron },
       freshnessCheck: { enabled: false, cron: freshnessCron },
+      trackRecord: { enabled: false, cron: trackRecordCron },
     },
     ownedTables: 'create',
     removalPolicy: 'destroy',
@@ -205,6 +221,7 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
       tickerRefresh: { enabled: true, cron: tickerRefreshCron },
       analysis: { enabled: true, cron: analysisCron },
       freshnessCheck: { enabled: true, cron: freshnessCron },
+      trackRecord: { enabled: true, cron: trackRecordCron },
     },
     // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
     analysisQueue: { ...consumer, maxConcurrency: 5 },

@@ -12,13 +12,16 @@ export interface OwnedTablesProps {
 /**
  * The tables this service owns: `ticker-data-{stage}` and `portfolio-analyses-{stage}` (contract
  * names and keys, read by portfolio-api), plus the service's private state table (Polygon request
- * budget slots, analysis claims). Logical IDs are pinned: renaming a construct must never replace
+ * budget slots, analysis claims) and `analysis-track-record-{stage}` (the score track record, read
+ * by the web client; created in every mode, it exists nowhere else). Logical IDs are pinned: renaming a construct must never replace
  * a table.
  */
 export class OwnedTables extends Construct {
   public readonly tickerData: dynamodb.ITable;
   public readonly analyses: dynamodb.ITable;
   public readonly state: dynamodb.Table;
+  /** `analysis-track-record-{stage}`: new with the track record, so created in every mode. */
+  public readonly trackRecord: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: OwnedTablesProps) {
     super(scope, id);
@@ -51,6 +54,13 @@ export class OwnedTables extends Construct {
       this.tickerData = dynamodb.Table.fromTableName(this, 'TickerDataTable', tickerDataName);
       this.analyses = dynamodb.Table.fromTableName(this, 'PortfolioAnalysesTable', analysesName);
     }
+
+    this.trackRecord = create(
+      'AnalysisTrackRecordTable',
+      `analysis-track-record-${props.stage}`,
+      'modelPrompt',
+      'asOf',
+    );
 
     // Private to this service, so no contract name (CDK generates one); items expire via TTL.
     this.state = new dynamodb.Table(this, 'StateTable', {

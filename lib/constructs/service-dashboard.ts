@@ -181,6 +181,7 @@ export class ServiceDashboard extends Construct {
     for (const [name, fn] of Object.entries(props.functions)) this.addFunction(name, fn);
     for (const q of props.queues) this.addQueue(q);
     this.addBusinessMetrics();
+    this.addTrackRecord();
     this.addTableThrottles();
   }
 
@@ -344,6 +345,39 @@ export class ServiceDashboard extends Construct {
             width: w.width,
           }),
       ),
+    );
+  }
+
+  /**
+   * One row: the score track record per model and prompt version (a SEARCH over the dimensions
+   * `model` and `promptVersion`, so a new model or prompt appears without a deploy).
+   */
+  private addTrackRecord(): void {
+    const { namespace, dimensions } = this.props.businessMetrics;
+    const keys = ['model', 'promptVersion', ...Object.keys(dimensions)].join(',');
+    const filter = Object.entries(dimensions)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(' ');
+    const search = (metric: MetricName, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${namespace},${keys}} MetricName="${metric}" ${filter}', 'Maximum', 86400)`,
+        label,
+        period: Duration.days(1),
+      });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Score track record: hit rate (left) and mean rank IC (right), trailing 60 sessions',
+        left: [search('TrackRecordHitRate', 'hit rate')],
+        right: [search('TrackRecordIC', 'mean IC')],
+        leftYAxis: { min: 0, max: 1 },
+        rightYAxis: { min: -1, max: 1 },
+        width: 16,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Score track record: scores behind it (a few hundred is still noise)',
+        left: [search('TrackRecordScores', 'scores')],
+        width: 8,
+      }),
     );
   }
 

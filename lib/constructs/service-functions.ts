@@ -56,6 +56,9 @@ const ENV_ORDER: readonly EnvKey[] = [
   'XAI_API_URL',
   'XAI_MODEL',
   'XAI_API_KEY_SECRET',
+  'TRACK_RECORD_TABLE',
+  'BENCHMARK_TICKER',
+  'TRACK_RECORD_HORIZON',
 ];
 
 /** The value of each environment key in this stack (a queue URL only when that queue exists). */
@@ -75,6 +78,9 @@ function envValues(base: ServiceBase, queues: ServiceQueues): Partial<Record<Env
     XAI_API_URL: config.xaiApiUrl,
     XAI_MODEL: config.xaiModel,
     XAI_API_KEY_SECRET: config.secrets.xaiApiKey.name,
+    TRACK_RECORD_TABLE: tables.trackRecord.tableName,
+    BENCHMARK_TICKER: config.benchmarkTicker,
+    TRACK_RECORD_HORIZON: String(config.trackRecordHorizon),
   };
 }
 
@@ -105,12 +111,15 @@ export function functionEnvironment(
 
 const grantTable = (
   table: dynamodb.ITable,
-  level: 'read' | 'readWrite' | 'getItem' | undefined,
+  level: 'read' | 'readWrite' | 'getItem' | 'query' | 'queryUpdate' | 'put' | undefined,
   grantee: iam.IGrantable,
 ) => {
   if (level === 'read') table.grantReadData(grantee);
   else if (level === 'readWrite') table.grantReadWriteData(grantee);
   else if (level === 'getItem') table.grant(grantee, 'dynamodb:GetItem');
+  else if (level === 'query') table.grant(grantee, 'dynamodb:Query');
+  else if (level === 'queryUpdate') table.grant(grantee, 'dynamodb:Query', 'dynamodb:UpdateItem');
+  else if (level === 'put') table.grant(grantee, 'dynamodb:PutItem');
 };
 
 const queueOf = (fn: FunctionName, queue: WorkQueue | undefined, name: string) => {
@@ -135,6 +144,7 @@ export function applyGrants(
   grantTable(tables.tickerData, g.tickerData, grantee);
   grantTable(tables.analyses, g.analyses, grantee);
   grantTable(tables.state, g.state, grantee);
+  grantTable(tables.trackRecord, g.trackRecord, grantee);
   if (g.tickerQueue === 'send')
     queueOf(fn, queues.tickerQueue, 'ticker queue').grantSendMessages(grantee);
   if (g.analysisQueue === 'send')

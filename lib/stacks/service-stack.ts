@@ -8,6 +8,7 @@ import type { StageConfig } from '../config/stages';
 import type { FunctionName } from '../functions';
 import { ANALYSIS_PIPELINE } from '../constructs/analysis-pipeline';
 import { FreshnessCheck } from '../constructs/freshness-check';
+import { TrackRecordJob } from '../constructs/track-record-job';
 import { IngestSchedules } from '../constructs/ingest-schedules';
 import { MARKET_DATA_PIPELINE } from '../constructs/market-data-pipeline';
 import { QueuePipeline } from '../constructs/queue-pipeline';
@@ -61,6 +62,7 @@ export class ServiceStack extends Stack {
     const marketData = new QueuePipeline(base, schedules, MARKET_DATA_PIPELINE);
     const analysis = new QueuePipeline(base, schedules, ANALYSIS_PIPELINE);
     const freshness = new FreshnessCheck(base, schedules);
+    const trackRecord = new TrackRecordJob(base, schedules);
     this.tickerQueue = marketData.workQueue;
     this.analysisQueue = analysis.workQueue;
     // In the registry's order: the dashboard lists the functions' rows in this order.
@@ -70,6 +72,7 @@ export class ServiceStack extends Stack {
       analyzePortfolios: analysis.producer,
       analyzePortfolio: analysis.consumer,
       checkFreshness: freshness.fn,
+      evaluateAnalyses: trackRecord.fn,
     };
 
     this.alarmTopic = this.createAlarmTopic(config);
@@ -130,6 +133,7 @@ export class ServiceStack extends Stack {
         'ticker-data': this.tables.tickerData,
         'portfolio-analyses': this.tables.analyses,
         state: this.tables.state,
+        'analysis-track-record': this.tables.trackRecord,
       },
       alarmTopic: this.alarmTopic,
     });
@@ -152,6 +156,7 @@ export class ServiceStack extends Stack {
       this.tables.state.tableName,
       'service state table (request budget, claims)',
     );
+    out('TrackRecordTableName', this.tables.trackRecord.tableName, 'analysis-track-record table');
     out('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic that receives every alarm');
     out('DashboardName', `backend-processing-${config.stage}`, 'CloudWatch dashboard');
   }

@@ -4,6 +4,7 @@ import { FUNCTION_NAMES, functionSpec, type FunctionName } from '../../lib/funct
 import {
   parseAnalyzePortfolioEvent,
   parseAnalyzePortfoliosEvent,
+  parseEvaluateAnalysesEvent,
   parseProcessTickerEvent,
   parseProcessTickersEvent,
 } from '../../lambdas/platform/events';
@@ -25,6 +26,7 @@ const PARSERS: Readonly<Record<FunctionName, ((event: unknown) => unknown) | und
   analyzePortfolios: parseAnalyzePortfoliosEvent,
   analyzePortfolio: parseAnalyzePortfolioEvent,
   checkFreshness: undefined,
+  evaluateAnalyses: parseEvaluateAnalysesEvent,
 };
 
 /** A command-line mistake: the message says what is valid; the scripts exit with status 2. */

@@ -176,6 +176,8 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
     XAI_API_KEY: i.xaiKey,
     XAI_API_KEY_SECRET: undefined,
     XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+    BENCHMARK_TICKER: base.benchmarkTicker,
+    TRACK_RECORD_HORIZON: String(base.trackRecordHorizon),
   };
 }
 
@@ -232,7 +234,8 @@ async function startSimulators(
       isTradingDay,
       now: clock.now,
       publishDelayMs: 0,
-      tickers: seedTickers(seed).filter((t) => !unknown.has(t)),
+      // The seed's tickers and the track record's benchmark (BENCHMARK_TICKER's default).
+      tickers: [...seedTickers(seed).filter((t) => !unknown.has(t)), 'SPY'],
       unknownTickers: [...unknown],
     });
     const sim = polygonSimulator;
@@ -240,7 +243,9 @@ async function startSimulators(
   }
   const xaiKey = `xai-simulator-${randomBytes(12).toString('hex')}`;
   if (chosen.xai.mode === 'simulated') {
-    xaiSimulator = await startXaiSimulator({ apiKey: xaiKey });
+    // Scores lean a little towards the simulator's own 5-session returns, so the local score
+    // track record measures something (README "Score track record").
+    xaiSimulator = await startXaiSimulator({ apiKey: xaiKey, signalSessions: 5 });
     const sim = xaiSimulator;
     opts.cleanup.add('xAI simulator', () => sim.close());
   }

@@ -11,6 +11,7 @@ import type { AnalyzePortfoliosResult } from '../../lambdas/analysis/flows';
 import type { FreshnessVerdict } from '../../lambdas/market-data/domain/freshness';
 import { latestCompletedSession } from '../../lambdas/market-data/domain/market-calendar';
 import type { ProcessTickersResult } from '../../lambdas/market-data/flows';
+import type { TrackRecordResult } from '../../lambdas/analysis/track-record/flow';
 import type { FunctionName } from '../../lib/functions';
 import { drainQueue } from '../../sim/queue-poller';
 import type { Cleanup } from './cleanup';
@@ -56,6 +57,7 @@ export interface NightResult {
     analyzePortfolios?: AnalyzePortfoliosResult;
     analyzePortfolio?: AnalysisTally & { invocations: number };
     checkFreshness?: FreshnessVerdict;
+    evaluateAnalyses?: TrackRecordResult;
   };
   polygonSimulator?: { requests: number; rateLimited: number; maxAdmittedInWindow: number };
   report?: NightReport;
@@ -137,7 +139,9 @@ class LocalNight {
   }
 
   /** Invokes a function with `{}`; a failure is a problem and `undefined`. */
-  private async directInvoke<T>(fn: 'processTickers' | 'analyzePortfolios' | 'checkFreshness') {
+  private async directInvoke<T>(
+    fn: 'processTickers' | 'analyzePortfolios' | 'checkFreshness' | 'evaluateAnalyses',
+  ) {
     try {
       return (await this.services.invoke(fn, {})) as T;
     } catch (err) {
@@ -226,6 +230,23 @@ class LocalNight {
     if (freshness.stale)
       this.problems.push(
         `checkFreshness reports stale market data (last refreshed ${last ?? 'never'}, expected ${freshness.expectedSession})`,
+      );
+  }
+
+  /** evaluateAnalyses {}: the score track record (evaluations appear h sessions after an analysis). */
+  async evaluateTrackRecord(): Promise<void> {
+    const run = await this.directInvoke<TrackRecordResult>('evaluateAnalyses');
+    if (!run) return;
+    this.result.steps.evaluateAnalyses = run;
+    this.say(
+      `evaluateAnalyses {} -> evaluated ${run.evaluated}, not yet due ${run.notDue}, old rows skipped ${run.legacy + run.invalid}`,
+    );
+    const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v * 100).toFixed(1)} %`);
+    const ic = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
+    for (const i of run.items)
+      this.say(
+        `track record ${i.modelPrompt} (${i.asOf}): ${i.analyses} analyses, ${i.scores} scores, hit rate ${pct(i.hitRate)}, mean IC ${ic(i.meanIc)}` +
+          (i.icLow === undefined ? '' : ` [${ic(i.icLow)}, ${ic(i.icHigh)}]`),
       );
   }
 
@@ -326,6 +347,7 @@ export async function runNight(
   await night.refreshMarketData();
   await night.analysePortfolios();
   await night.checkFreshness();
+  await night.evaluateTrackRecord();
   night.printReport(await night.readReport());
   return night.finish();
 }

@@ -100,7 +100,7 @@ faultCase('P06', async (rec) => {
   // One request per delivery (no retry of an auth failure), 5 deliveries before the DLQ.
   expect(night.polygonRequests.length).toBeLessThanOrEqual(5);
   expect(night.metrics.PolygonAuthErrors ?? 0).toBeGreaterThanOrEqual(1);
-  const tickers = ['AAPL', 'AMZN', 'META', 'MSFT', 'NVDA'];
+  const tickers = ['AAPL', 'AMZN', 'META', 'MSFT', 'NVDA', 'SPY'];
   await checkNight(world, seeded, night, rec, {
     failedTickers: tickers,
     // Nothing new to analyse: the previous session's analyses are already done.

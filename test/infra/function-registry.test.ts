@@ -20,7 +20,7 @@ const COMMON = [
 
 /** Exactly what each function's code reads (lambdas/**: requireEnv, positiveIntEnv, env.X). */
 const EXPECTED_ENV: Record<FunctionName, string[]> = {
-  processTickers: ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'SQS_QUEUE_URL'],
+  processTickers: ['BENCHMARK_TICKER', 'PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'SQS_QUEUE_URL'],
   processTicker: [
     'POLYGON_API_KEY_SECRET',
     'POLYGON_BASE_URL',
@@ -43,16 +43,27 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'XAI_MODEL',
   ],
   checkFreshness: ['STATE_TABLE'],
+  evaluateAnalyses: [
+    'ANALYSES_TABLE',
+    'BENCHMARK_TICKER',
+    'PORTFOLIOS_TABLE',
+    'POSITIONS_TABLE',
+    'STATE_TABLE',
+    'TICKER_DATA_TABLE',
+    'TRACK_RECORD_HORIZON',
+    'TRACK_RECORD_TABLE',
+  ],
 };
 
 describe('the registry', () => {
-  it('lists the four pipeline functions of SYSTEM.md and the freshness check, in nightly order', () => {
+  it('lists the four pipeline functions of SYSTEM.md, the freshness check and the track record, in nightly order', () => {
     expect(FUNCTION_NAMES).toEqual([
       'processTickers',
       'processTicker',
       'analyzePortfolios',
       'analyzePortfolio',
       'checkFreshness',
+      'evaluateAnalyses',
     ]);
   });
 

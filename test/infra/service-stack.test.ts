@@ -16,7 +16,7 @@ const PIPELINE: FunctionName[] = [
   'analyzePortfolios',
   'analyzePortfolio',
 ];
-const FUNCTIONS: FunctionName[] = [...PIPELINE, 'checkFreshness'];
+const FUNCTIONS: FunctionName[] = [...PIPELINE, 'checkFreshness', 'evaluateAnalyses'];
 
 type Resources = Record<
   string,
@@ -382,6 +382,11 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         'cron(15 9 ? * TUE-SAT *)',
         config.schedules.freshnessCheck.enabled,
       ] as const,
+      [
+        'evaluateAnalyses',
+        'cron(30 9-11 ? * TUE-SAT *)',
+        config.schedules.trackRecord.enabled,
+      ] as const,
     ])('triggers %s with %s, state from config', (fn, expression, enabled) => {
       template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: expression,
@@ -401,10 +406,12 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
           tickerRefresh: { ...config.schedules.tickerRefresh, enabled: false },
           analysis: { ...config.schedules.analysis, enabled: false },
           freshnessCheck: { ...config.schedules.freshnessCheck, enabled: false },
+          trackRecord: { ...config.schedules.trackRecord, enabled: false },
         },
       });
       const rules = Object.values(off.findResources('AWS::Events::Rule'));
       expect(rules.map((r: any) => r.Properties.State)).toEqual([
+        'DISABLED',
         'DISABLED',
         'DISABLED',
         'DISABLED',
@@ -485,6 +492,45 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
           Resource: [{ 'Fn::GetAtt': ['ServiceStateTable', 'Arn'] }],
         },
       ]);
+    });
+
+    it('creates analysis-track-record-{stage} in every mode, retained in prod', () => {
+      const [[id, table]] = ofType('AWS::DynamoDB::Table').filter(
+        ([, r]) => r.Properties.TableName === `analysis-track-record-${stage}`,
+      );
+      expect(id).toBe('AnalysisTrackRecordTable');
+      expect(table.Properties.KeySchema).toEqual([
+        { AttributeName: 'modelPrompt', KeyType: 'HASH' },
+        { AttributeName: 'asOf', KeyType: 'RANGE' },
+      ]);
+      expect(table.DeletionPolicy).toBe(stage === 'prod' ? 'Retain' : 'Delete');
+    });
+
+    it('lets evaluateAnalyses query, update evaluations and put the aggregate, nothing more', () => {
+      const statements = policyStatementsOf('evaluateAnalyses').filter((st) =>
+        [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')),
+      );
+      const actionsOn = (pattern: RegExp) =>
+        statements
+          .filter((st) => pattern.test(JSON.stringify(st.Resource)))
+          .flatMap((st) => [st.Action].flat())
+          .sort();
+      expect(actionsOn(/AnalysisTrackRecordTable/)).toEqual(['dynamodb:PutItem']);
+      expect(actionsOn(/ServiceStateTable/)).toEqual(['dynamodb:GetItem']);
+      expect(actionsOn(/portfolio-analyses|PortfolioAnalysesTable/)).toEqual([
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(actionsOn(/ticker-data|TickerDataTable/)).toEqual(['dynamodb:Query']);
+      expect(allowedActions('evaluateAnalyses').has('dynamodb:Scan')).toBe(true); // portfolios only
+    });
+
+    it('shows the score track record per model and prompt on the dashboard', () => {
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const body = JSON.stringify(dashboard.Properties.DashboardBody);
+      for (const metric of ['TrackRecordHitRate', 'TrackRecordIC', 'TrackRecordScores'])
+        expect(body).toMatch(new RegExp(`MetricName=[\\\\"]+${metric}[\\\\"]`));
+      expect(body).toContain('model,promptVersion');
     });
 
     it('shows the business metrics and the queue, DLQ and function metrics on the dashboard', () => {

@@ -1,3 +1,4 @@
+import { syntheticAgg } from '../../sim/polygon-simulator';
 import { request } from 'undici';
 import {
   createXaiClient,
@@ -11,6 +12,7 @@ import {
   buildAnalysisPrompt,
 } from '../../lambdas/analysis/domain/prompt';
 import {
+  simulatedForwardReturn,
   startXaiSimulator,
   USD_TICKS,
   XAI_PRICES_USD_PER_MILLION,
@@ -503,5 +505,16 @@ describe('xAI simulator', () => {
       // Assess
       expect(error).toMatchObject({ name: 'XaiRateLimitedError', kind: 'unavailable' });
     });
+  });
+});
+
+describe('simulatedForwardReturn (the track-record signal)', () => {
+  it('is the Polygon simulator’s return over the next sessions, skipping weekends and holidays', () => {
+    // 5 sessions after Friday 2026-11-20 is Monday 2026-11-30 (Thanksgiving closed).
+    const expected =
+      syntheticAgg('NVDA', '2026-11-30').c / syntheticAgg('NVDA', '2026-11-20').c - 1;
+    expect(simulatedForwardReturn('NVDA', '2026-11-20', 5)).toBeCloseTo(expected, 12);
+    expect(simulatedForwardReturn('NVDA', undefined, 5)).toBeUndefined();
+    expect(simulatedForwardReturn('NVDA', 'yesterday', 5)).toBeUndefined();
   });
 });

@@ -24,8 +24,14 @@ export interface CollectedTickers {
   readonly merged: number;
 }
 
-/** Normalises (trim, upper-case), validates and de-duplicates the tickers of held positions. */
-export function collectTickers(held: readonly HeldTicker[]): CollectedTickers {
+/**
+ * Normalises (trim, upper-case), validates and de-duplicates the tickers of held positions, plus
+ * the `always` ones (the benchmark of the score track record), held or not.
+ */
+export function collectTickers(
+  held: readonly HeldTicker[],
+  always: readonly string[] = [],
+): CollectedTickers {
   const set = new Set<string>();
   const invalid: InvalidTicker[] = [];
   let merged = 0;
@@ -43,6 +49,7 @@ export function collectTickers(held: readonly HeldTicker[]): CollectedTickers {
     if (set.has(t.ticker)) merged++;
     set.add(t.ticker);
   }
+  for (const t of always) set.add(t);
   return { tickers: [...set].sort(), invalid, positions: held.length, merged };
 }
 

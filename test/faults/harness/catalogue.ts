@@ -4,7 +4,8 @@
  * the report joins both (see report.ts).
  */
 
-export type FaultGroup = 'Polygon' | 'xAI' | 'DynamoDB' | 'Lambda' | 'Bad input' | 'Input limits';
+export type FaultGroup =
+  'Polygon' | 'xAI' | 'DynamoDB' | 'Lambda' | 'Bad input' | 'Input limits' | 'Track record';
 
 export interface FaultCaseSpec {
   readonly id: string;
@@ -281,6 +282,36 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'I03',
     'An xAI answer of exactly 131,072 bytes and one byte more; a reason of 1,000 characters and 1,001; a response body of exactly 1 MiB and one byte more (chunked)',
     'Stored at each bound; one over is rejected with the limit named (the body as a bad response, not retried), nothing stored, and the last analysis stays the newest',
+  ),
+  spec(
+    'Track record',
+    'T01',
+    'evaluateAnalyses killed mid-evaluation (DynamoDB applies its 2nd evaluation write and never answers), then run again',
+    'The rerun evaluates what is left and writes the aggregate; every due analysis has exactly one evaluation, equal to one computed from the stored closes; nothing evaluated before D+h',
+  ),
+  spec(
+    'Track record',
+    'T02',
+    'evaluateAnalyses run twice on the same night',
+    'The second run writes no evaluation (all already evaluated), leaves every evaluation unchanged and rewrites the same aggregate item (one per model, prompt and night)',
+  ),
+  spec(
+    'Track record',
+    'T03',
+    'A 2-for-1 split of a scored ticker executes between D and D+h',
+    'The refresh re-bases the stored history, so the ticker’s return is on today’s basis (the split is no −50 % return) and equals the adjusted closes’ ratio',
+  ),
+  spec(
+    'Track record',
+    'T04',
+    'A scored ticker has a close on D but none on D+h (Polygon no longer knows it)',
+    'It is left out of the evaluation (n counts the others); the rest is evaluated; the night completes',
+  ),
+  spec(
+    'Track record',
+    'T05',
+    'An analysis of a portfolio with one holding',
+    'Evaluated with n = 1, hits/decided of that one score and no IC (n < 3); the aggregate has no mean IC from it',
   ),
 ];
 

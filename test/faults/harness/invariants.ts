@@ -87,6 +87,8 @@ export async function checkNight(
     const t = normaliseTicker(p.ticker);
     if (active.has(p.portfolioId) && t.ok) held.add(t.ticker);
   }
+  // The track record's benchmark is refreshed every night like a held ticker.
+  held.add('SPY');
   const closes = new Map<string, Big>();
   for (const t of [...held].sort()) {
     const rows = await rowsOf(world, t);

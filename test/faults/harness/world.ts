@@ -177,7 +177,17 @@ export function standardSeed(extra: Partial<SeedSpec> = {}): SeedSpec {
       },
       ...(extra.positions ?? []),
     ],
-    knownTickers: ['AAPL', 'MSFT', 'NVDA', 'META', 'AMZN', 'JPM', ...(extra.knownTickers ?? [])],
+    // SPY: the track record's benchmark, refreshed every night with the held tickers.
+    knownTickers: [
+      'AAPL',
+      'MSFT',
+      'NVDA',
+      'META',
+      'AMZN',
+      'JPM',
+      'SPY',
+      ...(extra.knownTickers ?? []),
+    ],
   };
 }
 
@@ -270,7 +280,11 @@ export interface World {
   readonly queues: { readonly tickers: QueuePair; readonly analysis: QueuePair };
   readonly keys: { readonly polygon: string; readonly xai: string };
   readonly handlers: Record<
-    'processTickers' | 'processTicker' | 'analyzePortfolios' | 'analyzePortfolio',
+    | 'processTickers'
+    | 'processTicker'
+    | 'analyzePortfolios'
+    | 'analyzePortfolio'
+    | 'evaluateAnalyses',
     Handler
   >;
   /** Makes every message the functions send go out twice (SQS at-least-once delivery). */
@@ -414,6 +428,8 @@ export async function startWorld(name: string): Promise<World> {
     analyzePortfolios: (await import('../../../lambdas/handlers/analyze-portfolios'))
       .handler as Handler,
     analyzePortfolio: (await import('../../../lambdas/handlers/analyze-portfolio'))
+      .handler as Handler,
+    evaluateAnalyses: (await import('../../../lambdas/handlers/evaluate-analyses'))
       .handler as Handler,
   };
 
@@ -634,6 +650,7 @@ async function reset(world: World): Promise<void> {
     clearTable(world, n.state, ['pk'], (item) => String(item.pk).startsWith('budget#')),
     clearTable(world, n.portfolios, ['id']),
     clearTable(world, n.positions, ['id']),
+    clearTable(world, n.trackRecord, ['modelPrompt', 'asOf']),
   ]);
   for (const q of [world.queues.tickers, world.queues.analysis]) {
     for (const url of [q.queueUrl, q.dlqUrl]) await world.sqs.purge(url);

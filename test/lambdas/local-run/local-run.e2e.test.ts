@@ -128,9 +128,9 @@ describe('npm start: a complete simulated night', () => {
   it('reports progress per step: tickers refreshed n/N, Polygon calls, analyses n/M, freshness', () => {
     // Assess
     expect(first.stdout).toMatch(
-      new RegExp(`processTickers \\{\\} -> session ${session}: 7 tickers from 9 positions`),
+      new RegExp(`processTickers \\{\\} -> session ${session}: 8 tickers from 9 positions`),
     );
-    expect(first.stdout).toContain('tickers refreshed 6/7 (+1 without data) | Polygon calls 7/7');
+    expect(first.stdout).toContain('tickers refreshed 7/8 (+1 without data) | Polygon calls 8/8');
     expect(first.stdout).toContain('without data (NOSUCHCO)');
     expect(first.stdout).toContain('analyzePortfolios {} -> 2 analyses queued');
     expect(first.stdout).toMatch(/analyses 2\/2 \| "(ZSM Seven|Growth)" stored/);

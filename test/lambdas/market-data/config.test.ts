@@ -17,13 +17,18 @@ const without = (name: keyof typeof FULL, env: Record<string, string> = FULL) =>
   Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
 
 describe('market-data config: each function requires only what its code reads', () => {
-  it('processTickers needs the portfolio tables and the queue, nothing else', () => {
+  it('processTickers needs the portfolio tables and the queue, and the benchmark (default SPY)', () => {
     const env = { PORTFOLIOS_TABLE: 'pf', POSITIONS_TABLE: 'pos', SQS_QUEUE_URL: 'http://queue' };
     expect(processTickersConfig(env)).toEqual({
       portfoliosTable: 'pf',
       positionsTable: 'pos',
       tickerQueueUrl: 'http://queue',
+      benchmarkTicker: 'SPY',
     });
+    expect(processTickersConfig({ ...env, BENCHMARK_TICKER: ' qqq ' }).benchmarkTicker).toBe('QQQ');
+    expect(() => processTickersConfig({ ...env, BENCHMARK_TICKER: 'S&P 500' })).toThrow(
+      'BENCHMARK_TICKER',
+    );
     for (const name of ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'SQS_QUEUE_URL'] as const)
       expect(() => processTickersConfig(without(name, env))).toThrow(name);
   });

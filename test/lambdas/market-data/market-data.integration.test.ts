@@ -161,11 +161,12 @@ describe('nightly refresh', () => {
     firstNight = await processTickers({}, lambdaContext());
 
     // Assess: pos-bad ("NOT A TICKER") is skipped by the portfolio repository (InvalidPositions,
-    // one WARN line naming it), so the fan-out never sees it.
+    // one WARN line naming it), so the fan-out never sees it. The 4 held tickers and SPY, the
+    // track record's benchmark, refreshed every night.
     expect(firstNight).toMatchObject({
       session,
-      tickersFound: 4,
-      tickersQueued: 4,
+      tickersFound: 5,
+      tickersQueued: 5,
       jobsQueued: 1,
       positionsScanned: 4,
       invalid: { count: 0 },
