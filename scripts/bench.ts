@@ -14,6 +14,10 @@ import { execFileSync, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addStage } from '../lib/app-builder';
+import { stages } from '../lib/config/stages';
 import { measureColdStarts, type ColdStartResult } from './bench/cold-start';
 import { DEFAULT_NIGHT } from './bench/constants';
 import { fmtDuration, renderReport, type Environment } from './bench/report';
@@ -43,6 +47,13 @@ function runCase(tickers: number): Promise<CaseResult> {
       result ? resolve(result) : reject(new Error(`case ${tickers} exited with ${code}`)),
     );
   });
+}
+
+/** Alarms in the prod stage's template, for the cost estimate (synthesized, bundling skipped). */
+function prodAlarmCount(): number {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = addStage(app, stages.prod, '123456789012');
+  return Object.keys(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).length;
 }
 
 function git(args: string[]): string {
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
     benchRealMs: performance.now() - started,
     loadAverage: [loadBefore, os.loadavg()[0]],
   };
-  const report = renderReport(env, cases, cold);
+  const report = renderReport(env, cases, cold, prodAlarmCount());
   process.stdout.write(`${report}\n`);
   if (outFile !== '-') {
     writeFileSync(outFile, `${report}\n`);

@@ -209,7 +209,7 @@ function otherLines(u: MonthlyUsage): CostLine[] {
     },
     {
       service: 'EventBridge scheduled rules',
-      detail: '3 rules (scheduled rules are free)',
+      detail: 'the nightly schedules (scheduled rules are free)',
       listUsd: 0,
       afterFreeTierUsd: 0,
     },

@@ -89,12 +89,20 @@ export function countDynamoRequests(
           }
         }
         if (op === 'UpdateItem' && str(input.Key?.pk).startsWith('budget#')) counts.budgetWrites++;
-        const read = READS.has(op);
+        return next(args);
+      },
+      { step: 'deserialize', name: 'benchDynamoRequestCounter' },
+    );
+    // Outside the retry loop: the units of the attempt that answered (DynamoDB bills failed
+    // attempts too, but the bench sees almost none).
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+        const read = READS.has((context.commandName ?? '').replace(/Command$/, ''));
         try {
           const result = await next(args);
-          const units = unitsOf(
-            (result.output as { ConsumedCapacity?: Consumed }).ConsumedCapacity,
-          );
+          const output = result.output as { ConsumedCapacity?: Consumed } | undefined;
+          const units = unitsOf(output?.ConsumedCapacity);
           if (read) counts.readUnits += units;
           else counts.writeUnits += units;
           return result;
@@ -104,14 +112,7 @@ export function countDynamoRequests(
           throw err;
         }
       },
-      { step: 'deserialize', name: 'benchDynamoRequestCounter' },
-    );
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchReturnConsumedCapacity' },
+      { step: 'initialize', name: 'benchConsumedCapacity' },
     );
   }
   return {

@@ -1,5 +1,6 @@
 import { BEFORE, GOAL, type ColdStartResult } from './cold-start';
 import { OLD_CALLS_PER_TICKER, OLD_CAP, OLD_STAGGER_S, oldDesignNight } from './old-design';
+import { costSection } from './cost-scenarios';
 import type { CaseResult, NightResult } from './types';
 
 export interface Environment {
@@ -93,6 +94,8 @@ export function renderReport(
   env: Environment,
   cases: readonly CaseResult[],
   cold: ColdStartResult | undefined,
+  /** CloudWatch alarms in one stage's template (for the cost estimate). */
+  alarms?: number,
 ): string {
   const out: string[] = [];
   const line = (s = '') => out.push(s);
@@ -267,6 +270,7 @@ export function renderReport(
     }
   }
 
+  if (cases.length > 0 && alarms !== undefined) out.push(...costSection(cases, alarms));
   if (cold) out.push(...coldStartSection(env, cold));
   return out.join('\n');
 }
