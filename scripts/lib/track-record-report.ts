@@ -4,6 +4,8 @@
  * return: a strong score that went the right way is a good call, a strong one the wrong way a bad
  * one, a score of 0 is no call.
  */
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PROMPT_VERSION } from '../../lambdas/analysis/domain/prompt';
 import { tradingDaysBack } from '../../lambdas/market-data/domain/market-calendar';
 
 export interface Call {
@@ -91,4 +93,25 @@ export function formatCalls(title: string, calls: readonly Call[]): string[] {
         `  ${c.ticker.padEnd(6)} score ${String(c.score).padStart(5)}  excess ${pct(c.excess)}  ${c.dataAsOf} → ${c.evaluatedAt}  ${c.portfolioName} (${c.modelPrompt})`,
     ),
   ];
+}
+
+/**
+ * The newest aggregate item of one model and the current prompt version (the morning report's
+ * track-record line), or null when that model has none yet.
+ */
+export async function currentTrackRecord(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  model: string,
+): Promise<Record<string, unknown> | null> {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'modelPrompt = :k',
+      ExpressionAttributeValues: { ':k': `${model}#${PROMPT_VERSION}` },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  return out.Items?.[0] ?? null;
 }

@@ -59,10 +59,10 @@ export interface MorningReport {
     readonly tokens: number;
   };
   /**
-   * TRACK-RECORD HOOK (issue 13): the current model and prompt's track record from
-   * `analysis-track-record-{stage}` belongs here once that table exists; omitted until then.
+   * The newest aggregate of the stage's model and the current prompt version from
+   * `analysis-track-record-{stage}` (null: none yet; undefined: not read).
    */
-  readonly trackRecord?: undefined;
+  readonly trackRecord?: Record<string, unknown> | null;
   readonly queues: QueueState[];
   /** Alarms in ALARM state (undefined: the stage has no alarms, i.e. local). */
   readonly alarms?: string[];
@@ -82,6 +82,7 @@ export function buildMorningReport(input: {
   readonly queues: QueueState[];
   readonly alarms?: string[];
   readonly upstreams?: MorningReport['upstreams'];
+  readonly trackRecord?: Record<string, unknown> | null;
 }): MorningReport {
   const { night, counters } = input;
   const problems = findProblems(night);
@@ -122,6 +123,7 @@ export function buildMorningReport(input: {
     alarms: input.alarms,
     polygon: { calls: counters.polygonCalls, maxPerMinute: counters.polygonMaxPerMinute },
     upstreams: input.upstreams,
+    trackRecord: input.trackRecord,
   };
 }
 
@@ -132,6 +134,18 @@ const named = (items: readonly string[], max = 20) =>
     : `: ${items.slice(0, max).join(', ')}${items.length > max ? `, … (${items.length - max} more)` : ''}`;
 const age = (s: number | undefined) =>
   s === undefined ? '' : s < 120 ? `, oldest ${s} s` : `, oldest ${Math.round(s / 60)} min`;
+
+/** The track-record line: hit rate and mean IC with its interval over the trailing window. */
+function trackRecordLines(t: MorningReport['trackRecord']): string[] {
+  if (t === undefined) return [];
+  if (t === null)
+    return ['  Track rec.  none yet (analyses are evaluated 5 sessions after their data)'];
+  const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : 'n/a');
+  const dec = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : 'n/a');
+  return [
+    `  Track rec.  ${String(t.modelPrompt)} as of ${String(t.asOf)}: ${String(t.analyses)} analyses, ${String(t.scores)} scores, hit rate ${pct(t.hitRate)}, mean IC ${dec(t.meanIc)} [${dec(t.icLow)}, ${dec(t.icHigh)}]`,
+  ];
+}
 
 /** The report as text, one fact per line, the verdict first. */
 export function formatMorningReport(r: MorningReport): string[] {
@@ -147,7 +161,7 @@ export function formatMorningReport(r: MorningReport): string[] {
     `  Positions   repriced ${known(r.positions.repriced)}, skipped ${known(r.positions.skipped)}, invalid ${known(r.positions.invalid)}`,
     `  Analyses    ${a.analysed}/${a.expected} of this session (stored ${known(a.stored)}, already done ${known(a.alreadyDone)}); failed ${a.failed.length}${named(a.failed.map((f) => `"${f.name}" (${f.id})`))}`,
     `  xAI cost    $${a.costUsd.toFixed(4)}, ${a.tokens} tokens`,
-    // TRACK-RECORD HOOK (issue 13): print the current model and prompt's track record here.
+    ...trackRecordLines(r.trackRecord),
     ...r.queues.map(
       (q) =>
         `  Queue       ${q.name}: ${q.waiting} waiting${age(q.oldestAgeSeconds)}, DLQ ${q.deadLetters}`,

@@ -10,6 +10,8 @@ import type { MetricName } from '../../lambdas/platform/metrics';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/constructs/service-functions';
 import { defaultLocalTableNames } from '../../sim/local-tables';
 import { readNightReport } from '../lib/night-report';
+import { getStageConfig } from '../../lib/config/stages';
+import { currentTrackRecord } from '../lib/track-record-report';
 import { buildMorningReport, type MorningReport, type NightCounters } from './morning-report';
 import { QUEUES } from './redrive';
 
@@ -185,10 +187,16 @@ export async function deployedMorningReport(
       analysis: { waiting: depth('analysis').waiting, deadLetters: depth('analysis').deadLetters },
     },
   });
+  const trackRecord = await currentTrackRecord(
+    clients.doc,
+    defaultLocalTableNames(stage).trackRecord,
+    getStageConfig(stage).xaiModel,
+  );
   return buildMorningReport({
     stage,
     night,
     counters,
+    trackRecord,
     queues: depths.map((d) => {
       // The newest minute's maximum (results are newest first).
       const age = series(`age_${d.key}`)[0];

@@ -4,6 +4,8 @@ import { defaultLocalTableNames } from '../../sim/local-tables';
 import { LOCAL_STAGE } from '../lib/local-services';
 import { readNightRecord, type NightRecord } from '../lib/night-record';
 import { readNightReport } from '../lib/night-report';
+import { stages } from '../../lib/config/stages';
+import { currentTrackRecord } from '../lib/track-record-report';
 import { buildMorningReport, type MorningReport, type NightCounters } from './morning-report';
 
 /** The counters of a local night, from its record (none when the record is of another session). */
@@ -45,9 +47,11 @@ export async function localMorningReport(opts: {
       noData: { count: refresh?.noDataCount ?? 0, named: new Set(refresh?.noData ?? []) },
       queueDepths: q,
     });
+    const model = process.env.XAI_MODEL || stages.dev.xaiModel;
     return buildMorningReport({
       stage: LOCAL_STAGE,
       night,
+      trackRecord: await currentTrackRecord(doc, names.trackRecord, model),
       counters: localCounters(record, session),
       upstreams: record.upstreams && {
         polygon: record.upstreams.polygon.mode,

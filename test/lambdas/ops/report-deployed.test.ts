@@ -146,6 +146,20 @@ describe('npm run report -- --stage dev', () => {
     tables(false);
     queues(0);
     metrics([]);
+    ddb.on(QueryCommand, { TableName: 'analysis-track-record-dev' }).resolves({
+      Items: [
+        {
+          modelPrompt: 'grok-4.3#v1',
+          asOf: '2026-11-27',
+          analyses: 40,
+          scores: 600,
+          hitRate: 0.5432,
+          meanIc: 0.041,
+          icLow: -0.012,
+          icHigh: 0.094,
+        },
+      ],
+    });
 
     // Act
     const ran = await report(['--stage', 'dev']);
@@ -153,6 +167,18 @@ describe('npm run report -- --stage dev', () => {
     // Assess
     expect(ran.err).toBe('');
     expect(ran.code).toBe(0);
+    expect(ran.out).toContain(
+      'Track rec.  grok-4.3#v1 as of 2026-11-27: 40 analyses, 600 scores, hit rate 54.3 %, mean IC 0.041 [-0.012, 0.094]',
+    );
+    const trackQuery = ddb
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input)
+      .find((i) => i.TableName === 'analysis-track-record-dev');
+    expect(trackQuery).toMatchObject({
+      ExpressionAttributeValues: { ':k': 'grok-4.3#v1' },
+      ScanIndexForward: false,
+      Limit: 1,
+    });
     expect(ran.out).toContain(`Night of session ${SESSION} on stage dev: COMPLETE`);
     expect(ran.out).toContain('fresh 2/2; stale 0');
     expect(ran.out).toContain('Analyses    2/2 of this session (stored 2, already done 0)');
@@ -201,6 +227,7 @@ describe('npm run report -- --stage dev', () => {
 
     // Assess
     expect(ran.code).toBe(1);
+    expect(ran.out).toContain('Track rec.  none yet');
     expect(ran.out).toContain('NOT COMPLETE');
     expect(ran.out).toContain('stale 1: NVDA');
     expect(ran.out).toContain('failed 1: "Second" (p2)');
