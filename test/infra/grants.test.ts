@@ -75,7 +75,7 @@ function conditionLabel(conditions: Record<string, Record<string, unknown>> | un
   const leading = conditions['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
   if (leading) {
     if (Object.keys(conditions).length !== 1) throw new Error('LeadingKeys with other conditions');
-    return `[${[leading].flat().join(' ')}]`;
+    return `[${([leading].flat() as string[]).join(' ')}]`;
   }
   if (conditions['ForAllValues:StringEquals']?.['dynamodb:Attributes']) return '{attributes}';
   throw new Error(`unexpected condition ${JSON.stringify(conditions)}`);
