@@ -1,3 +1,5 @@
+import type { StatePurpose } from '../lambdas/platform/state-keys';
+
 /**
  * The ONE list of the service's functions: for each, its entry file, description, the events it
  * accepts (as an operator types them), the environment variables it reads and the grants it
@@ -18,6 +20,7 @@ export type EnvKey =
   | 'ANALYSIS_QUEUE_URL'
   | 'POLYGON_BASE_URL'
   | 'POLYGON_REQUESTS_PER_MINUTE'
+  | 'POLYGON_BUDGET_TABLE'
   | 'POLYGON_API_KEY_SECRET'
   | 'XAI_API_URL'
   | 'XAI_MODEL'
@@ -26,25 +29,34 @@ export type EnvKey =
   | 'BENCHMARK_TICKER'
   | 'TRACK_RECORD_HORIZON';
 
+/** A DynamoDB data-plane action a function's code calls (`dynamodb:<action>`). */
+export type DynamoAction =
+  'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+
 /**
- * What a function may do, applied by `applyGrants` (lib/constructs/service-functions.ts) with
- * the same IAM actions and resources as each grant's CDK method:
- * - tables: `read` = `grantReadData`, `readWrite` = `grantReadWriteData`, `getItem` = only
- *   `dynamodb:GetItem`, `query` = only `dynamodb:Query`, `queryUpdate` = only `dynamodb:Query`
- *   and `dynamodb:UpdateItem`, `put` = only `dynamodb:PutItem`; `sharedRead` = read portfolios
- *   and positions (and their indexes);
- * - `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
- * - queues: `send` = `grantSendMessages`;
- * - secrets: read exactly that API-key secret.
+ * What a function may do, applied by `applyGrants` (lib/constructs/service-functions.ts):
+ * - owned tables (`tickerData`, `analyses`, `trackRecord`): exactly these actions on the table
+ *   (no index, no DescribeTable: the code calls nothing else; lib-dynamodb's paginators send
+ *   Query, its batch helpers BatchGetItem / BatchWriteItem);
+ * - `state`: per purpose, these actions on the state table's items whose `pk` starts with the
+ *   purpose's prefix (`dynamodb:LeadingKeys`, STATE_PREFIX in lambdas/platform/state-keys.ts,
+ *   the module that builds every key);
+ * - `polygonBudget`: GetItem and UpdateItem of `budget#polygon#*` in the budget table (the
+ *   stage's `polygonBudgetTable`, or else the state table);
+ * - `sharedRead` = read portfolios and positions (and their indexes);
+ *   `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
+ * - queues: `send` = `grantSendMessages`; secrets: read exactly that API-key secret.
+ * test/infra/grants.test.ts pins the result for both stages.
  */
 export interface FunctionGrants {
   readonly sharedRead?: true;
   readonly positions?: 'priceUpdate';
-  readonly tickerData?: 'read' | 'readWrite' | 'query';
-  readonly analyses?: 'readWrite' | 'queryUpdate';
+  readonly tickerData?: readonly DynamoAction[];
+  readonly analyses?: readonly DynamoAction[];
   /** `analysis-track-record-{stage}`: the nightly aggregate items. */
-  readonly trackRecord?: 'put';
-  readonly state?: 'readWrite' | 'getItem';
+  readonly trackRecord?: readonly DynamoAction[];
+  readonly state?: Readonly<Partial<Record<StatePurpose, readonly DynamoAction[]>>>;
+  readonly polygonBudget?: true;
   readonly tickerQueue?: 'send';
   readonly analysisQueue?: 'send';
   readonly polygonSecret?: true;
@@ -96,13 +108,22 @@ export const FUNCTIONS = {
       'STATE_TABLE',
       'POLYGON_BASE_URL',
       'POLYGON_REQUESTS_PER_MINUTE',
+      'POLYGON_BUDGET_TABLE',
       'POLYGON_API_KEY_SECRET',
     ],
+    // History: Query (latest rows) and BatchWriteItem (rows, re-based rows included); state:
+    // parked bars (Put, then Get), the no-data memo (batch get and put), the refresh marker
+    // (a conditional Update); the budget item (conditional Update, a Get after a refusal).
     grants: {
       sharedRead: true,
       positions: 'priceUpdate',
-      tickerData: 'readWrite',
-      state: 'readWrite',
+      tickerData: ['Query', 'BatchWriteItem'],
+      state: {
+        parked: ['GetItem', 'PutItem'],
+        noData: ['BatchGetItem', 'BatchWriteItem'],
+        refresh: ['UpdateItem'],
+      },
+      polygonBudget: true,
       tickerQueue: 'send',
       polygonSecret: true,
     },
@@ -133,11 +154,17 @@ export const FUNCTIONS = {
       'XAI_MODEL',
       'XAI_API_KEY_SECRET',
     ],
+    // Latest ticker rows (Query); analyses: a conditional Put, Get and Query of the newest;
+    // state: its claims (Put, Get, Update, Delete) and the paid-guard marks (Get, Update).
     grants: {
       sharedRead: true,
-      tickerData: 'read',
-      analyses: 'readWrite',
-      state: 'readWrite',
+      tickerData: ['Query'],
+      analyses: ['GetItem', 'PutItem', 'Query'],
+      state: {
+        analysisClaim: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        xaiHalt: ['GetItem', 'UpdateItem'],
+        paidDefect: ['GetItem', 'UpdateItem'],
+      },
       xaiSecret: true,
     },
   },
@@ -148,7 +175,7 @@ export const FUNCTIONS = {
     events: ['{}', 'an EventBridge scheduled event (the event is not read)'],
     environment: ['STATE_TABLE'],
     // It reads one item: the refresh marker.
-    grants: { state: 'getItem' },
+    grants: { state: { refresh: ['GetItem'] } },
   },
   evaluateAnalyses: {
     entryFile: 'evaluate-analyses.ts',
@@ -169,10 +196,10 @@ export const FUNCTIONS = {
     // (UpdateItem) and the aggregate (PutItem), reads the refresh marker: nothing else.
     grants: {
       sharedRead: true,
-      tickerData: 'query',
-      analyses: 'queryUpdate',
-      state: 'getItem',
-      trackRecord: 'put',
+      tickerData: ['Query'],
+      analyses: ['Query', 'UpdateItem'],
+      state: { refresh: ['GetItem'] },
+      trackRecord: ['PutItem'],
     },
   },
 } as const satisfies Record<string, FunctionSpec>;

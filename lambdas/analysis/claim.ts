@@ -1,3 +1,4 @@
+import { stateKeys } from '../platform/state-keys';
 import { errorText } from '../platform/text';
 import { summarizeRow } from './analysis-row';
 import { PROMPT_VERSION } from './domain/prompt';
@@ -25,7 +26,7 @@ export function analysisKey(parts: {
   promptVersion: string;
   dataAsOf: string;
 }): string {
-  return `analysis#${parts.portfolioId}#${parts.model}#${parts.promptVersion}#${parts.dataAsOf}`;
+  return stateKeys.analysisClaim(parts);
 }
 
 /** What is claimed. */

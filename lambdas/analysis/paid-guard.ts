@@ -1,3 +1,4 @@
+import { stateKeys } from '../platform/state-keys';
 import { clip, errorText } from '../platform/text';
 import { AnalysisFailedError, toFailure, type AnalysisFailureKind } from './failures';
 import type { AnalysisObservability, AnalysisRuntime, FailureMarks } from './ports';
@@ -59,8 +60,8 @@ export interface PaidGuardDeps {
   readonly obs: AnalysisObservability;
 }
 
-export const haltKey = (runId: string) => `xai-halt#${runId}`;
-export const defectKey = (claimKey: string) => `paid-defect#${claimKey}`;
+export const haltKey = stateKeys.xaiHalt;
+export const defectKey = stateKeys.paidDefect;
 
 /** Runs `call` unless a mark says it would be paid for in vain; marks its paid failures. */
 export async function withPaidGuard<T>(

@@ -28,6 +28,12 @@ export interface ProcessTickerConfig {
   readonly polygonBaseUrl: string;
   readonly polygonRequestsPerMinute: number;
   /**
+   * The table holding the Polygon request budget (`POLYGON_BUDGET_TABLE`): an account-level
+   * table shared by every stage that uses the same key, or, when unset, the stage's state table
+   * (then the stage's key must be its own: README "Polygon budget").
+   */
+  readonly polygonBudgetTable: string;
+  /**
    * Length of the budget window in ms: 60000 deployed. Only a local run or test shortens it, to
    * replay a night time-compressed against a simulator scaled the same way.
    */
@@ -57,6 +63,7 @@ export function processTickerConfig(env: NodeJS.ProcessEnv = process.env): Proce
     ...portfolioTablesConfig(env),
     stateTable: requireEnv('STATE_TABLE', env),
     tickerQueueUrl: requireEnv('SQS_QUEUE_URL', env),
+    polygonBudgetTable: env.POLYGON_BUDGET_TABLE || requireEnv('STATE_TABLE', env),
     polygonBaseUrl: env.POLYGON_BASE_URL || 'https://api.polygon.io',
     polygonRequestsPerMinute: positiveIntEnv('POLYGON_REQUESTS_PER_MINUTE', 5, env),
     polygonBudgetWindowMs: positiveIntEnv('POLYGON_BUDGET_WINDOW_MS', 60_000, env),

@@ -7,7 +7,7 @@ import { createNoDataMemo } from './adapters/no-data-memo';
 import { createParkedRows } from './adapters/parked-rows';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
-import { createRequestBudget } from './adapters/request-budget';
+import { createRequestBudget, type RequestBudget } from './adapters/request-budget';
 import { createRefreshMarker } from './adapters/refresh-marker';
 import { createTickerDataRepository } from './adapters/ticker-data-repository';
 import type { ProcessTickerDeps } from './flows';
@@ -83,25 +83,39 @@ export function createProcessTickerDeps(
   };
 }
 
-/** The Polygon client, taking a permit of the shared request budget before every attempt. */
+/**
+ * The Polygon client, taking a permit of the key's request budget before every attempt: the key
+ * is resolved first, and the budget is the one of that key (`budget#polygon#<hash>` in the
+ * budget table), so a rotated key gets its own budget and stages sharing a key and a budget
+ * table share one budget.
+ */
 function polygonClient(
   config: ProcessTickerConfig,
   env: NodeJS.ProcessEnv,
   remainingMs: () => number,
 ): PolygonClient {
-  const budget = createRequestBudget({
-    client: documentClient(false),
-    tableName: config.stateTable,
-    limit: config.polygonRequestsPerMinute,
-    windowMs: config.polygonBudgetWindowMs,
-    marginMs: Math.min(1_500, config.polygonBudgetWindowMs / 40),
-  });
+  const budgets = new Map<string, RequestBudget>();
+  const budgetOf = (apiKey: string) => {
+    let budget = budgets.get(apiKey);
+    if (!budget) {
+      budget = createRequestBudget({
+        client: documentClient(false),
+        tableName: config.polygonBudgetTable,
+        limit: config.polygonRequestsPerMinute,
+        windowMs: config.polygonBudgetWindowMs,
+        marginMs: Math.min(1_500, config.polygonBudgetWindowMs / 40),
+        apiKey,
+      });
+      budgets.set(apiKey, budget);
+    }
+    return budget;
+  };
   return createPolygonClient({
     baseUrl: config.polygonBaseUrl,
     apiKey: apiKeyResolver('POLYGON_API_KEY', env),
     timeoutMs: config.polygonTimeoutMs,
     remainingMs,
-    beforeAttempt: () => budget.acquire(),
+    beforeAttempt: (apiKey) => budgetOf(apiKey).acquire(),
     onResponse: (info) => {
       count('PolygonHttpRequests', 1);
       if (info.status === 429) count('Polygon429s', 1);

@@ -104,8 +104,17 @@ export interface StageConfig {
     readonly polygonApiKey: SecretRef;
     readonly xaiApiKey: SecretRef;
   };
-  /** Polygon request budget for the whole stage, per rolling 60 s (free plan: 5). */
+  /** Polygon request budget of the stage's key, per rolling 60 s (free plan: 5). */
   readonly polygonRequestsPerMinute: number;
+  /**
+   * The name of an account-level table holding the Polygon request budget (partition key `pk`
+   * (S), TTL attribute `expiresAt`), created once per account outside the stacks
+   * (docs/BOOTSTRAP.md). Every stage of the account that uses the same Polygon key must name the
+   * same table: the budget item is per key (`budget#polygon#<hash of the key>`), so those stages
+   * then share one budget. Unset: the budget lives in the stage's state table, and the stage's
+   * key must be used by no other stage (the default layout: one account and one key per stage).
+   */
+  readonly polygonBudgetTable?: string;
   /** Polygon base URL (`https://api.polygon.io`). */
   readonly polygonBaseUrl: string;
   /** xAI chat-completions URL. */

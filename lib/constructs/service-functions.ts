@@ -1,11 +1,13 @@
 import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { STATE_PREFIX, type StatePurpose } from '../../lambdas/platform/state-keys';
 import type { StageConfig } from '../config/stages';
 import {
   functionConstructId,
   functionPhysicalName,
   functionSpec,
+  type DynamoAction,
   type EnvKey,
   type FunctionGrants,
   type FunctionName,
@@ -52,6 +54,7 @@ const ENV_ORDER: readonly EnvKey[] = [
   'ANALYSIS_QUEUE_URL',
   'POLYGON_BASE_URL',
   'POLYGON_REQUESTS_PER_MINUTE',
+  'POLYGON_BUDGET_TABLE',
   'POLYGON_API_KEY_SECRET',
   'XAI_API_URL',
   'XAI_MODEL',
@@ -74,6 +77,7 @@ function envValues(base: ServiceBase, queues: ServiceQueues): Partial<Record<Env
     ANALYSIS_QUEUE_URL: queues.analysisQueue?.queue.queueUrl,
     POLYGON_BASE_URL: config.polygonBaseUrl,
     POLYGON_REQUESTS_PER_MINUTE: String(config.polygonRequestsPerMinute),
+    POLYGON_BUDGET_TABLE: config.polygonBudgetTable ?? tables.state.tableName,
     POLYGON_API_KEY_SECRET: config.secrets.polygonApiKey.name,
     XAI_API_URL: config.xaiApiUrl,
     XAI_MODEL: config.xaiModel,
@@ -109,17 +113,50 @@ export function functionEnvironment(
   return environment;
 }
 
+const dynamoActions = (actions: readonly DynamoAction[]) => actions.map((a) => `dynamodb:${a}`);
+
+/** Exactly `actions` on the table itself. */
 const grantTable = (
   table: dynamodb.ITable,
-  level: 'read' | 'readWrite' | 'getItem' | 'query' | 'queryUpdate' | 'put' | undefined,
+  actions: readonly DynamoAction[] | undefined,
   grantee: iam.IGrantable,
 ) => {
-  if (level === 'read') table.grantReadData(grantee);
-  else if (level === 'readWrite') table.grantReadWriteData(grantee);
-  else if (level === 'getItem') table.grant(grantee, 'dynamodb:GetItem');
-  else if (level === 'query') table.grant(grantee, 'dynamodb:Query');
-  else if (level === 'queryUpdate') table.grant(grantee, 'dynamodb:Query', 'dynamodb:UpdateItem');
-  else if (level === 'put') table.grant(grantee, 'dynamodb:PutItem');
+  if (actions?.length) table.grant(grantee, ...dynamoActions(actions));
+};
+
+/** `actions` on the items of `tableArn` whose partition key starts with one of `prefixes`. */
+const grantItems = (
+  grantee: iam.IGrantable,
+  tableArn: string,
+  actions: readonly DynamoAction[],
+  prefixes: readonly string[],
+) =>
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: dynamoActions(actions),
+      resources: [tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) },
+      },
+    }),
+  );
+
+/** Per purpose of the state table, its actions on the items under the purpose's prefix. */
+const grantState = (base: ServiceBase, g: FunctionGrants, grantee: iam.IGrantable) => {
+  for (const [purpose, actions] of Object.entries(g.state ?? {}) as [
+    StatePurpose,
+    readonly DynamoAction[],
+  ][])
+    grantItems(grantee, base.tables.state.tableArn, actions, [STATE_PREFIX[purpose]]);
+};
+
+/** The Polygon budget items: the stage's account-level budget table, or its state table. */
+const grantPolygonBudget = (base: ServiceBase, grantee: iam.IGrantable) => {
+  const shared = base.config.polygonBudgetTable;
+  const arn = shared
+    ? base.scope.formatArn({ service: 'dynamodb', resource: 'table', resourceName: shared })
+    : base.tables.state.tableArn;
+  grantItems(grantee, arn, ['GetItem', 'UpdateItem'], [`${STATE_PREFIX.budget}polygon#`]);
 };
 
 const queueOf = (fn: FunctionName, queue: WorkQueue | undefined, name: string) => {
@@ -143,7 +180,8 @@ export function applyGrants(
   if (g.positions === 'priceUpdate') shared.grantPositionPriceUpdate(grantee);
   grantTable(tables.tickerData, g.tickerData, grantee);
   grantTable(tables.analyses, g.analyses, grantee);
-  grantTable(tables.state, g.state, grantee);
+  grantState(base, g, grantee);
+  if (g.polygonBudget) grantPolygonBudget(base, grantee);
   grantTable(tables.trackRecord, g.trackRecord, grantee);
   if (g.tickerQueue === 'send')
     queueOf(fn, queues.tickerQueue, 'ticker queue').grantSendMessages(grantee);

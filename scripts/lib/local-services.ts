@@ -172,6 +172,8 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
     POLYGON_API_KEY_SECRET: undefined,
     POLYGON_REQUESTS_PER_MINUTE: i.polygonSimulated ? rpm : env.POLYGON_REQUESTS_PER_MINUTE || rpm,
     POLYGON_BUDGET_WINDOW_MS: i.polygonSimulated ? String(60_000 / i.timeScale) : undefined,
+    // The embedded state table: a local run's budget is its own (README "One Polygon budget per key").
+    POLYGON_BUDGET_TABLE: i.local.STATE_TABLE,
     XAI_API_URL: upstreams.xai.url,
     XAI_API_KEY: i.xaiKey,
     XAI_API_KEY_SECRET: undefined,

@@ -24,6 +24,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
   processTicker: [
     'POLYGON_API_KEY_SECRET',
     'POLYGON_BASE_URL',
+    'POLYGON_BUDGET_TABLE',
     'POLYGON_REQUESTS_PER_MINUTE',
     'PORTFOLIOS_TABLE',
     'POSITIONS_TABLE',

@@ -481,7 +481,7 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       });
     });
 
-    it('lets checkFreshness read one item of the state table and nothing else', () => {
+    it('lets checkFreshness read the refresh marker of the state table and nothing else', () => {
       const statements = policyStatementsOf('checkFreshness').filter((st) =>
         [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')),
       );
@@ -489,7 +489,10 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         {
           Effect: 'Allow',
           Action: 'dynamodb:GetItem',
-          Resource: [{ 'Fn::GetAtt': ['ServiceStateTable', 'Arn'] }],
+          Resource: { 'Fn::GetAtt': ['ServiceStateTable', 'Arn'] },
+          Condition: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['refresh#*'] },
+          },
         },
       ]);
     });

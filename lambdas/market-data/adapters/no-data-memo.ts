@@ -1,3 +1,4 @@
+import { stateKeys } from '../../platform/state-keys';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchPutAll, type BatchRetryOptions } from '../../platform/dynamo';
 
@@ -10,7 +11,7 @@ export interface NoDataMemoOptions extends BatchRetryOptions {
   readonly now?: () => number;
 }
 
-const keyOf = (ticker: string) => `nodata#${ticker}`;
+const keyOf = stateKeys.noData;
 
 /**
  * The no-data memo: one `nodata#<TICKER>` item per symbol in the state table, naming the latest

@@ -1,3 +1,4 @@
+import { stateKeys } from '../../platform/state-keys';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -76,7 +77,7 @@ export function createParkedRows(opts: {
 }) {
   const now = opts.now ?? Date.now;
   const key = (jobKey: string, id: string, chunk: number) => ({
-    pk: `parked#${jobKey}#${id.split('.')[0]}#${chunk}`,
+    pk: stateKeys.parked(jobKey, id.split('.')[0], chunk),
   });
 
   /** Parks rows fetched by one invocation; returns the id to keep in the job message. */

@@ -110,10 +110,11 @@ export interface PolygonClientOptions {
    */
   readonly remainingMarginMs?: number;
   /**
-   * Called before every HTTP attempt, retries and pages included (e.g. to take a permit from a
-   * shared request budget). An error it throws is propagated unchanged.
+   * Called before every HTTP attempt, retries and pages included, with the key already resolved
+   * (so a slow secret fetch happens before, not after, e.g. a permit of the key's request budget
+   * is taken). An error it throws is propagated unchanged.
    */
-  readonly beforeAttempt?: () => Promise<void>;
+  readonly beforeAttempt?: (apiKey: string) => Promise<void>;
   /** Called after every HTTP attempt; errors it throws are logged and ignored. */
   readonly onResponse?: (info: PolygonAttemptInfo) => void;
   /** Uniform random number in [0, 1) for the backoff jitter. @default Math.random */
@@ -162,7 +163,7 @@ export function createPolygonClient(opts: PolygonClientOptions): PolygonClient {
 function jsonGetter(opts: PolygonClientOptions): GetJson {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const marginMs = opts.remainingMarginMs ?? 2_000;
-  const { remainingMs, logger } = opts;
+  const { remainingMs, logger, beforeAttempt: before } = opts;
   const attemptOnce = attempter(opts);
   return (url, endpoint) =>
     withRetries<unknown, PolygonError>(
@@ -184,7 +185,7 @@ function jsonGetter(opts: PolygonClientOptions): GetJson {
             'PolygonNetworkError',
             `Polygon GET ${url.pathname} not sent: the invocation has no time left`,
           ),
-        beforeAttempt: opts.beforeAttempt,
+        beforeAttempt: before && (async () => before(await opts.apiKey())),
         onRetry: (err, attempt, delayMs) =>
           logger?.warn('Polygon request failed; retrying', {
             ...retryFields(url, err, attempt),

@@ -1,7 +1,8 @@
+import { stateKeys } from '../../platform/state-keys';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 
-const KEY = { pk: 'refresh#latest' };
+const KEY = { pk: stateKeys.refreshMarker() };
 
 /**
  * The newest session a market-data refresh completed for, kept in the state table so that the

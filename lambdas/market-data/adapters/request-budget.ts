@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { stateKeys } from '../../platform/state-keys';
 import { UpstreamError } from '../../platform/upstream-error';
 
 /**
@@ -28,7 +29,13 @@ export interface RequestBudgetOptions {
   readonly windowMs?: number;
   /** Added to the window to absorb clock skew between Lambda hosts and Polygon. @default 1500 */
   readonly marginMs?: number;
-  /** Name of the budget (one per upstream key). @default 'polygon' */
+  /**
+   * The upstream API key this budget is for: the item is `budget#<name>#<hash of the key>`
+   * (state-keys.ts), so every process using the key, in any stage whose functions use the same
+   * budget table, shares one budget, and a new key starts a new one. Never stored or logged.
+   */
+  readonly apiKey: string;
+  /** The upstream. @default 'polygon' */
   readonly name?: string;
   readonly now?: () => number;
 }
@@ -98,7 +105,7 @@ async function readItem(view: BudgetView): Promise<RawItem> {
 }
 
 /**
- * A request budget shared by every process of a stage: one DynamoDB item holding the times of
+ * A request budget shared by every process using one API key: one DynamoDB item holding the times of
  * the last `limit` permits as a ring (`t0`…`t{limit-1}`) and `seq`, the number of permits ever
  * granted. Permit number `seq` overwrites ring slot `seq % limit`, which holds permit
  * `seq - limit`; one conditional update grants it only if `seq` is still what this process last
@@ -120,7 +127,7 @@ export function createRequestBudget(opts: RequestBudgetOptions) {
   const view: BudgetView = {
     client: opts.client,
     tableName: opts.tableName,
-    key: { pk: `budget#${opts.name ?? 'polygon'}` },
+    key: { pk: stateKeys.budget(opts.name ?? 'polygon', opts.apiKey) },
     limit,
     windowMs,
     seq: undefined,

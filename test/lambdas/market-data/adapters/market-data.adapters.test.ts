@@ -3,6 +3,7 @@
  * aws-sdk-client-mock only where dynalite cannot produce the case (unprocessed batch items,
  * the item returned with a failed condition).
  */
+import { createHash } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -118,6 +119,7 @@ describe('request budget', () => {
         windowMs: WINDOW_MS,
         marginMs: 0,
         name: 'hammered',
+        apiKey: 'key-a',
         now: () => (lastRead = Date.now()),
       });
       windowMs = budget.windowMs;
@@ -167,6 +169,7 @@ describe('request budget', () => {
       limit: 2,
       windowMs: 500,
       marginMs: 0,
+      apiKey: 'key-a',
       now: () => 10_000,
     });
 
@@ -178,7 +181,9 @@ describe('request budget', () => {
     expect(error).toBeInstanceOf(BudgetExhaustedError);
     expect((error as BudgetExhaustedError).retryAfterMs).toBe(200);
     const inputs = mock.commandCalls(UpdateCommand).map((c) => c.args[0].input);
-    expect(inputs.map((i) => i.Key)).toEqual([{ pk: 'budget#polygon' }, { pk: 'budget#polygon' }]);
+    // The item is named by a hash of the key (sha256('key-a'), first 16 hex), never the key.
+    const pk = 'budget#polygon#' + createHash('sha256').update('key-a').digest('hex').slice(0, 16);
+    expect(inputs.map((i) => i.Key)).toEqual([{ pk }, { pk }]);
     expect(inputs[1].ExpressionAttributeNames).toEqual({ '#slot': 't1' });
     expect(inputs[1].ExpressionAttributeValues).toMatchObject({ ':seq': 7, ':next': 8 });
     expect(budget.writes()).toBe(2);
@@ -192,6 +197,7 @@ describe('request budget', () => {
       tableName: dynamo.names.state,
       limit: 3,
       name: 'one-write',
+      apiKey: 'key-a',
       now: () => t,
     });
 
@@ -208,9 +214,9 @@ describe('request budget', () => {
   });
 
   it('rejects a budget that is not a positive integer', () => {
-    expect(() => createRequestBudget({ client: docClient(), tableName: 't', limit: 0 })).toThrow(
-      /POLYGON_REQUESTS_PER_MINUTE/,
-    );
+    expect(() =>
+      createRequestBudget({ client: docClient(), tableName: 't', limit: 0, apiKey: 'k' }),
+    ).toThrow(/POLYGON_REQUESTS_PER_MINUTE/);
   });
 });
 

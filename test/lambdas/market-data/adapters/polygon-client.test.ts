@@ -156,6 +156,37 @@ describe('createPolygonClient', () => {
       expect(bars).toEqual([]);
     });
 
+    it('resolves the key before taking the permit, and hands the permit taker the key', async () => {
+      // Prepare: a slow secret fetch; the order of key, permit and request is recorded.
+      const order: string[] = [];
+      agent
+        .get(BASE)
+        .intercept({ path: GROUPED_PATH, headers: AUTH })
+        .reply(() => {
+          order.push('request');
+          return { statusCode: 200, data: { status: 'OK', resultsCount: 0, request_id: 'r' } };
+        });
+      const client = makeClient({
+        apiKey: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          order.push('key');
+          return KEY;
+        },
+        beforeAttempt: (key) => {
+          order.push(`permit:${key === KEY}`);
+          return Promise.resolve();
+        },
+      });
+
+      // Act
+      await client.groupedDaily('2024-03-08');
+
+      // Assess: the permit is taken after the key resolved, right before the request.
+      expect(order.slice(0, 2)).toEqual(['key', 'permit:true']);
+      expect(order.at(-1)).toBe('request');
+      expect(order.indexOf('permit:true')).toBeLessThan(order.indexOf('request'));
+    });
+
     it('skips rows of an unexpected shape and warns with the count', async () => {
       // Prepare
       agent
