@@ -40,11 +40,27 @@ async function scanAll(services: LocalServices, table: string) {
   return items;
 }
 
+/** One line per night: its session, whether it succeeded, what evaluateAnalyses did. */
+export function formatNights(summaries: readonly NightSummary[]): string[] {
+  return [
+    'Nights (an analysis of session D is evaluated on the night that refreshes D + 5 sessions):',
+    ...summaries.map(
+      (s) =>
+        `  night ${String(s.night).padStart(2)}  ${s.at.slice(0, 16)}Z  session ${s.session ?? '?'}  ` +
+        `${s.ok ? 'OK    ' : 'FAILED'}  evaluated ${s.evaluated ?? '-'}, not yet due ${s.notDue ?? '-'}`,
+    ),
+  ];
+}
+
 /** The track record as `npm run track-record` prints it (five best and worst calls). */
 async function printTrackRecord(services: LocalServices, capture: OutputCapture): Promise<void> {
   const items = newestItems(await scanAll(services, services.names.trackRecord));
   capture.print('');
   capture.print('Score track record (npm run track-record):');
+  if (services.xaiSimulator)
+    capture.print(
+      '  (xAI SIMULATED: its scores lean a little towards its own next-5-session returns, a planted signal, so these numbers show the mechanics, NOT the quality of Grok)',
+    );
   for (const line of formatAggregate(items)) capture.print(line);
   if (items.length === 0) return;
   const analyses = await scanAll(services, services.names.analyses);
@@ -93,6 +109,8 @@ export async function runNights(
     last = await playNight(night, n === count);
     summaries.push(summaryOf(n, at, last));
   }
+  capture.print('');
+  for (const line of formatNights(summaries)) capture.print(line);
   if (services) await printTrackRecord(services, capture);
   if (!last) throw new RangeError(`--nights must be at least 1, got ${count}`);
   const problems = summaries.flatMap((s) => s.problems.map((p) => `night ${s.night}: ${p}`));
