@@ -6,9 +6,12 @@
  * prints its progress lines, and the summary prints the track record.
  */
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import type { LocalServices } from './local-services';
 import { installShiftedClock, nextNightAt, sessionAt } from './night-clock';
+import { NIGHT_RECORD_FILE, readNightRecord } from './night-record';
 import { LocalNight, playNight, type NightOptions, type NightResult } from './night-steps';
 import type { OutputCapture } from './output-capture';
 import {
@@ -71,6 +74,21 @@ async function printTrackRecord(services: LocalServices, capture: OutputCapture)
   for (const line of formatCalls('Worst calls:', worst)) capture.print(line);
 }
 
+/**
+ * The session to continue after: that of the last night in `dataDir` when it is not before
+ * today's (an earlier `--nights` run went ahead of the real clock), else none (start now).
+ */
+function continueAfter(dataDir: string | undefined): string | undefined {
+  if (!dataDir || !existsSync(path.join(dataDir, NIGHT_RECORD_FILE))) return undefined;
+  let session: string;
+  try {
+    session = readNightRecord(dataDir).session;
+  } catch {
+    return undefined; // not a night record: start now, as a plain `npm start` would
+  }
+  return session >= sessionAt(Date.now()) ? session : undefined;
+}
+
 const summaryOf = (night: number, at: number, r: NightResult): NightSummary => ({
   night,
   at: new Date(at).toISOString(),
@@ -94,13 +112,17 @@ export async function runNights(
   const summaries: NightSummary[] = [];
   let services: LocalServices | undefined;
   let last: NightResult | undefined;
+  const after = continueAfter(opts.dataDir);
+  if (after) clock.jumpTo(nextNightAt(after));
   for (let n = 1; n <= count; n++) {
     if (last) clock.jumpTo(nextNightAt(last.session ?? sessionAt(Date.now())));
     const at = Date.now();
     capture.print('');
     capture.print(
       `=== Night ${n}/${count}: ${new Date(at).toISOString().slice(0, 16)}Z, session ${sessionAt(at)}` +
-        (n === 1 ? ' (now)' : ' (simulated clock)'),
+        (clock.offsetMs() === 0
+          ? ' (now)'
+          : ` (simulated clock${n === 1 ? `, continuing after session ${after} in --data-dir` : ''})`),
     );
     const night = new LocalNight(opts, capture);
     if (services) await night.attach(services);
