@@ -517,6 +517,33 @@ describe('npm start -- --nights 7: the score track record appears', () => {
     expect(ran.stdout).toMatch(/night\s+6 .* evaluated 2/);
   });
 
+  it('continues after the last recorded night on a second run with the same --data-dir', async () => {
+    // Act
+    const json = path.join(work, 'nights-2.json');
+    const again = await npm([
+      'start',
+      '--',
+      '--nights',
+      '2',
+      '--data-dir',
+      nightsDir,
+      '--json',
+      json,
+      '--log-file',
+      path.join(work, 'nights-2.log'),
+    ]);
+    const more = JSON.parse(readFileSync(json, 'utf8'));
+
+    // Assess
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`continuing after session ${out.nights[6].session}`);
+    expect(more.nights.map((night: any) => night.session)).toEqual([
+      nextTradingDay(out.nights[6].session),
+      nextTradingDay(nextTradingDay(out.nights[6].session)),
+    ]);
+    expect(more.nights.map((night: any) => night.evaluated)).toEqual([2, 2]);
+  });
+
   it('lists --nights in --help and refuses it with the real Polygon', async () => {
     // Act
     const help = await npm(['start', '--', '--help']);
