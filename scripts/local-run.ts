@@ -11,7 +11,7 @@ import { UsageError } from './lib/functions';
 import { writeNightRecord } from './lib/night-record';
 import { runNight } from './lib/night-steps';
 import { runNights, type NightsResult } from './lib/nights';
-import { captureOutput } from './lib/output-capture';
+import { captureOutput, type OutputCapture } from './lib/output-capture';
 import { DEFAULT_SEED_FILE } from './lib/seed';
 
 const HELP = `Usage: npm start -- [options]
@@ -91,6 +91,28 @@ export function parseLocalRunArgs(argv: readonly string[]): LocalRunOptions {
   };
 }
 
+/** The RESULT line (and the problems when the run failed); returns the exit status. */
+function printOutcome(capture: OutputCapture, opts: LocalRunOptions, result: NightsResult): number {
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  const simulated =
+    result.upstreams?.polygon.mode === 'simulated' || result.upstreams?.xai.mode === 'simulated';
+  const what =
+    opts.nights > 1
+      ? `${opts.nights} complete ${simulated ? 'SIMULATED ' : ''}nights`
+      : `a complete ${simulated ? 'SIMULATED ' : ''}night`;
+  if (result.ok) {
+    capture.print(
+      `RESULT: OK, ${what} in ${seconds} s (handler logs: ${path.relative(process.cwd(), opts.logFile)})`,
+    );
+    return 0;
+  } else {
+    capture.print(`RESULT: FAILED after ${seconds} s, ${result.problems.length} problem(s):`);
+    for (const p of result.problems) capture.print(`  - ${p}`);
+    capture.print(`Handler logs: ${opts.logFile}`);
+    return 1;
+  }
+}
+
 /** Runs `npm start` with the given arguments; resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   let opts: LocalRunOptions;
@@ -121,24 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       opts.nights > 1
         ? await runNights(opts, capture, cleanup, opts.nights)
         : await runNight(opts, capture, cleanup);
-    const seconds = (result.durationMs / 1000).toFixed(1);
-    const simulated =
-      result.upstreams?.polygon.mode === 'simulated' || result.upstreams?.xai.mode === 'simulated';
-    const what =
-      opts.nights > 1
-        ? `${opts.nights} complete ${simulated ? 'SIMULATED ' : ''}nights`
-        : `a complete ${simulated ? 'SIMULATED ' : ''}night`;
-    if (result.ok) {
-      capture.print(
-        `RESULT: OK, ${what} in ${seconds} s (handler logs: ${path.relative(process.cwd(), opts.logFile)})`,
-      );
-      code = 0;
-    } else {
-      capture.print(`RESULT: FAILED after ${seconds} s, ${result.problems.length} problem(s):`);
-      for (const p of result.problems) capture.print(`  - ${p}`);
-      capture.print(`Handler logs: ${opts.logFile}`);
-      code = 1;
-    }
+    code = printOutcome(capture, opts, result);
   } catch (err) {
     const usage = err instanceof UsageError;
     capture.printError(`${usage ? '' : 'The local run failed: '}${(err as Error).message}`);
