@@ -9,8 +9,9 @@ import { Cleanup, stopOnSignals } from './lib/cleanup';
 import { loadEnvFile } from './lib/env-file';
 import { UsageError } from './lib/functions';
 import { writeNightRecord } from './lib/night-record';
-import { runNight, type NightResult } from './lib/night-steps';
-import { captureOutput } from './lib/output-capture';
+import { runNight } from './lib/night-steps';
+import { runNights, type NightsResult } from './lib/nights';
+import { captureOutput, type OutputCapture } from './lib/output-capture';
 import { DEFAULT_SEED_FILE } from './lib/seed';
 
 const HELP = `Usage: npm start -- [options]
@@ -22,6 +23,11 @@ handlers against embedded DynamoDB (dynalite) and SQS (local-aws-sqs), and the P
 simulators unless POLYGON_API_KEY / XAI_API_KEY are set. Exits 0 only when the night fully succeeded.
 
 Options:
+  --nights N       play N consecutive nights (default 1), each at the 04:30 UTC trigger after the
+                   next NYSE session (TUE-SAT, holidays skipped) on a shifted clock, so the score
+                   track record appears: an analysis is evaluated 5 sessions later, from night 6 on.
+                   The xAI simulator's scores lean a little towards its own next-5-session returns
+                   (a small real signal). Needs the Polygon simulator (no POLYGON_API_KEY)
   --data-dir DIR   keep the DynamoDB data in DIR (a second run continues from the first)
   --seed FILE      sample users/portfolios/positions (default sim/seed/default.json)
   --json FILE      also write the run's result and final state as JSON
@@ -30,8 +36,12 @@ Options:
   --verbose        handler logs at DEBUG, echoed to stderr
   --help           this text`;
 
+/** The most nights one run plays (about 15 s each). */
+const MAX_NIGHTS = 60;
+
 /** Options of one local run. */
 export interface LocalRunOptions {
+  readonly nights: number;
   readonly dataDir?: string;
   readonly seedFile: string;
   readonly jsonFile?: string;
@@ -48,6 +58,7 @@ export function parseLocalRunArgs(argv: readonly string[]): LocalRunOptions {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
+        nights: { type: 'string', default: '1' },
         'data-dir': { type: 'string' },
         seed: { type: 'string' },
         json: { type: 'string' },
@@ -63,7 +74,13 @@ export function parseLocalRunArgs(argv: readonly string[]): LocalRunOptions {
     throw new UsageError(`${(err as Error).message}\n\n${HELP}`, { cause: err });
   }
   const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+  const nights = Number(values.nights);
+  if (!/^\d+$/.test(values.nights ?? '') || nights < 1 || nights > MAX_NIGHTS)
+    throw new UsageError(
+      `--nights must be a whole number from 1 to ${MAX_NIGHTS}, got "${values.nights}"\n\n${HELP}`,
+    );
   return {
+    nights,
     dataDir: abs(values['data-dir']),
     seedFile: abs(values.seed) ?? DEFAULT_SEED_FILE,
     jsonFile: abs(values.json),
@@ -72,6 +89,28 @@ export function parseLocalRunArgs(argv: readonly string[]): LocalRunOptions {
     verbose: values.verbose ?? false,
     help: values.help ?? false,
   };
+}
+
+/** The RESULT line (and the problems when the run failed); returns the exit status. */
+function printOutcome(capture: OutputCapture, opts: LocalRunOptions, result: NightsResult): number {
+  const seconds = (result.durationMs / 1000).toFixed(1);
+  const simulated =
+    result.upstreams?.polygon.mode === 'simulated' || result.upstreams?.xai.mode === 'simulated';
+  const what =
+    opts.nights > 1
+      ? `${opts.nights} complete ${simulated ? 'SIMULATED ' : ''}nights`
+      : `a complete ${simulated ? 'SIMULATED ' : ''}night`;
+  if (result.ok) {
+    capture.print(
+      `RESULT: OK, ${what} in ${seconds} s (handler logs: ${path.relative(process.cwd(), opts.logFile)})`,
+    );
+    return 0;
+  } else {
+    capture.print(`RESULT: FAILED after ${seconds} s, ${result.problems.length} problem(s):`);
+    for (const p of result.problems) capture.print(`  - ${p}`);
+    capture.print(`Handler logs: ${opts.logFile}`);
+    return 1;
+  }
 }
 
 /** Runs `npm start` with the given arguments; resolves to the exit status. */
@@ -94,23 +133,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     capture.mute();
   });
   let code: number;
-  let result: NightResult | undefined;
+  let result: NightsResult | undefined;
   try {
-    result = await runNight(opts, capture, cleanup);
-    const seconds = (result.durationMs / 1000).toFixed(1);
-    const simulated =
-      result.upstreams?.polygon.mode === 'simulated' || result.upstreams?.xai.mode === 'simulated';
-    if (result.ok) {
-      capture.print(
-        `RESULT: OK, a complete ${simulated ? 'SIMULATED ' : ''}night in ${seconds} s (handler logs: ${path.relative(process.cwd(), opts.logFile)})`,
+    if (opts.nights > 1 && process.env.POLYGON_API_KEY)
+      throw new UsageError(
+        '--nights N plays future sessions, which only the Polygon simulator has: unset POLYGON_API_KEY',
       );
-      code = 0;
-    } else {
-      capture.print(`RESULT: FAILED after ${seconds} s, ${result.problems.length} problem(s):`);
-      for (const p of result.problems) capture.print(`  - ${p}`);
-      capture.print(`Handler logs: ${opts.logFile}`);
-      code = 1;
-    }
+    result =
+      opts.nights > 1
+        ? await runNights(opts, capture, cleanup, opts.nights)
+        : await runNight(opts, capture, cleanup);
+    code = printOutcome(capture, opts, result);
   } catch (err) {
     const usage = err instanceof UsageError;
     capture.printError(`${usage ? '' : 'The local run failed: '}${(err as Error).message}`);

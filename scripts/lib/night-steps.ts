@@ -77,11 +77,11 @@ const DRAINS = {
 } as const satisfies Record<string, { consumer: FunctionName; name: string; simulatedMs: number }>;
 
 /** One local night: its services, its progress output, what it found wrong so far. */
-class LocalNight {
+export class LocalNight {
   private readonly started = Date.now();
   private readonly errors: LogRecord[] = [];
   private readonly problems: string[] = [];
-  private services!: LocalServices;
+  services!: LocalServices;
   private portfolioNames = new Map<string, string>();
   readonly result: NightResult;
 
@@ -118,11 +118,7 @@ class LocalNight {
       cleanup,
       onProgress: (line) => this.say(line),
     });
-    this.services = services;
     this.take();
-    this.result.upstreams = services.upstreams;
-    this.result.timeScale = services.timeScale;
-    this.result.seed = services.seed;
     for (const line of upstreamBanner(services.upstreams, services.timeScale)) capture.print(line);
     const seed = services.seed;
     this.say(
@@ -134,6 +130,15 @@ class LocalNight {
         `(${seed.inactivePortfolios} inactive), ${seed.positions} positions; ${seed.created} items written` +
         (seed.existing > 0 ? `, ${seed.existing} already there (kept)` : ''),
     );
+    await this.attach(services);
+  }
+
+  /** Uses services that are already up (a later night of `--nights N`); reads portfolio names. */
+  async attach(services: LocalServices): Promise<void> {
+    this.services = services;
+    this.result.upstreams = services.upstreams;
+    this.result.timeScale = services.timeScale;
+    this.result.seed = services.seed;
     const scan = await services.doc.send(new ScanCommand({ TableName: services.names.portfolios }));
     this.portfolioNames = new Map((scan.Items ?? []).map((i) => [String(i.id), String(i.name)]));
   }
@@ -344,10 +349,19 @@ export async function runNight(
 ): Promise<NightResult> {
   const night = new LocalNight(opts, capture);
   await night.start(cleanup);
+  return playNight(night);
+}
+
+/**
+ * The steps of a night whose services are up; the report (tickers, scores, Polygon and xAI
+ * summaries) is printed unless `printReport` is false (the earlier nights of `--nights N`).
+ */
+export async function playNight(night: LocalNight, printReport = true): Promise<NightResult> {
   await night.refreshMarketData();
   await night.analysePortfolios();
   await night.checkFreshness();
   await night.evaluateTrackRecord();
-  night.printReport(await night.readReport());
+  const report = await night.readReport();
+  if (printReport) night.printReport(report);
   return night.finish();
 }

@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-
 import Big from 'big.js';
 import { defaultLocalTableNames } from '../../../sim/local-tables';
 import { startLocalDynamo } from '../../../sim/local-dynamo';
+import { nextTradingDay } from '../../../lambdas/market-data/domain/market-calendar';
 import { scoreBadge } from '../../../scripts/lib/night-report';
 
 jest.setTimeout(150_000);
@@ -39,12 +40,15 @@ interface Ran {
 }
 
 /** Runs an npm script in the repository without real upstream keys, as on a fresh machine. */
-function npm(args: readonly string[]): Promise<Ran> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !['POLYGON_API_KEY', 'XAI_API_KEY', 'AWS_PROFILE'].includes(k),
+function npm(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Ran> {
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !['POLYGON_API_KEY', 'XAI_API_KEY', 'AWS_PROFILE'].includes(k),
+      ),
     ),
-  );
+    ...extraEnv,
+  };
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['--silent', ...args], { cwd: repoRoot, env });
@@ -63,7 +67,14 @@ function npm(args: readonly string[]): Promise<Ran> {
 
 /** Opens the data a run left behind (after it exited: LevelDB allows one process at a time). */
 async function withData<T>(fn: (doc: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
-  const dynamo = await startLocalDynamo({ names, dataDir });
+  return withDir(dataDir, fn);
+}
+
+async function withDir<T>(
+  dir: string,
+  fn: (doc: DynamoDBDocumentClient) => Promise<T>,
+): Promise<T> {
+  const dynamo = await startLocalDynamo({ names, dataDir: dir });
   try {
     return await fn(
       DynamoDBDocumentClient.from(dynamo.client, { unmarshallOptions: { wrapNumbers: true } }),
@@ -437,5 +448,110 @@ describe('npm start: a night that did not fully succeed', () => {
     expect(ran.code).toBe(2);
     expect(ran.stderr).toContain('Cannot read the seed file');
     expect(ran.stderr).toContain('nope.json');
+  });
+});
+
+describe('npm start -- --nights 7: the score track record appears', () => {
+  const nightsDir = path.join(work, 'nights-data');
+  let ran: Ran;
+  let out: any;
+
+  beforeAll(async () => {
+    const json = path.join(work, 'nights.json');
+    ran = await npm([
+      'start',
+      '--',
+      '--nights',
+      '7',
+      '--data-dir',
+      nightsDir,
+      '--json',
+      json,
+      '--log-file',
+      path.join(work, 'nights.log'),
+    ]);
+    out = JSON.parse(readFileSync(json, 'utf8'));
+  }, 240_000);
+
+  it('plays 7 nights on consecutive NYSE sessions and exits 0', () => {
+    // Assess
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/RESULT: OK, 7 complete SIMULATED nights in [\d.]+ s/);
+    expect(out).toMatchObject({ ok: true, problems: [] });
+    const sessions: string[] = out.nights.map((night: any) => night.session);
+    expect(sessions).toHaveLength(7);
+    for (let i = 1; i < 7; i++) {
+      expect(sessions[i]).toBe(nextTradingDay(sessions[i - 1]));
+      // Each later night runs at its 04:30 UTC trigger (TUE-SAT).
+      expect(out.nights[i].at).toMatch(/T04:30:/);
+      expect([2, 3, 4, 5, 6]).toContain(new Date(out.nights[i].at).getUTCDay());
+    }
+    for (const session of sessions)
+      expect(ran.stdout).toContain(`checkFreshness {} -> fresh: last refreshed session ${session}`);
+  });
+
+  it('evaluates nothing before night h + 1 and the first night’s analyses on it', async () => {
+    // Act
+    const first = await withDir(nightsDir, (doc) =>
+      scan(doc, names.analyses).then((rows) =>
+        rows.filter((r) => r.dataAsOf === out.nights[0].session),
+      ),
+    );
+
+    // Assess
+    expect(out.nights.map((night: any) => night.evaluated)).toEqual([0, 0, 0, 0, 0, 2, 2]);
+    expect(first).toHaveLength(2);
+    for (const row of first) expect(row.evaluation.evaluatedAt).toBe(out.nights[5].session);
+    expect(ran.stdout).toMatch(
+      new RegExp(`track record grok-[\\w.-]+#v\\d+ \\(${out.nights[5].session}\\): 2 analyses`),
+    );
+  });
+
+  it('prints the track record in the summary and says the simulator’s scores carry a planted signal', () => {
+    // Assess
+    expect(ran.stdout).toContain('Score track record (npm run track-record):');
+    expect(ran.stdout).toMatch(
+      new RegExp(`grok-[\\w.-]+#v\\d+\\s+${out.nights[6].session}\\s+4\\s+\\d+\\s+[\\d.]+ %`),
+    );
+    expect(ran.stdout).toContain('lean a little towards its own next-5-session returns');
+    expect(ran.stdout).toMatch(/night\s+6 .* evaluated 2/);
+  });
+
+  it('continues after the last recorded night on a second run with the same --data-dir', async () => {
+    // Act
+    const json = path.join(work, 'nights-2.json');
+    const again = await npm([
+      'start',
+      '--',
+      '--nights',
+      '2',
+      '--data-dir',
+      nightsDir,
+      '--json',
+      json,
+      '--log-file',
+      path.join(work, 'nights-2.log'),
+    ]);
+    const more = JSON.parse(readFileSync(json, 'utf8'));
+
+    // Assess
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`continuing after session ${out.nights[6].session}`);
+    expect(more.nights.map((night: any) => night.session)).toEqual([
+      nextTradingDay(out.nights[6].session),
+      nextTradingDay(nextTradingDay(out.nights[6].session)),
+    ]);
+    expect(more.nights.map((night: any) => night.evaluated)).toEqual([2, 2]);
+  });
+
+  it('lists --nights in --help and refuses it with the real Polygon', async () => {
+    // Act
+    const help = await npm(['start', '--', '--help']);
+    const real = await npm(['start', '--', '--nights', '2'], { POLYGON_API_KEY: 'not-a-key' });
+
+    // Assess
+    expect(help.stdout).toContain('--nights N');
+    expect(real.code).toBe(2);
+    expect(real.stderr).toContain('unset POLYGON_API_KEY');
   });
 });
