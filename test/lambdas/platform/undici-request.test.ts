@@ -50,7 +50,7 @@ async function summary(res: Dispatcher.ResponseData) {
     status: res.statusCode,
     type: res.headers['content-type'],
     echo: res.headers['x-echo'],
-    body: (await res.body.json()),
+    body: await res.body.json(),
   };
 }
 
