@@ -7,6 +7,7 @@
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
 import { startWorld, type World } from './harness/world';
+import { fakeDateOnly } from './harness/fake-date';
 
 let world: World;
 
@@ -19,22 +20,7 @@ afterAll(async () => {
 });
 
 faultCase('P09', async (rec) => {
-  jest.useFakeTimers({
-    now: Date.parse('2026-11-27T04:30:00Z'),
-    advanceTimers: true,
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  });
+  fakeDateOnly('2026-11-27T04:30:00Z');
   const seeded = await world.seed();
   expect(seeded).toMatchObject({ session: '2026-11-25', previousSession: '2026-11-24' });
 

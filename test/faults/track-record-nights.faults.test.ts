@@ -20,6 +20,7 @@ import {
   type Score,
 } from './harness/track-record';
 import { CORE, GROWTH, startWorld, type World } from './harness/world';
+import { fakeDateOnly } from './harness/fake-date';
 
 let world: World;
 
@@ -57,22 +58,7 @@ const scoresOf = (row: Record<string, any>): Score[] =>
   (JSON.parse(String(row.parsed_data)) as Score[]).map(({ ticker, score }) => ({ ticker, score }));
 
 it('evaluates the first night’s analyses after night h + 1 and aggregates them', async () => {
-  jest.useFakeTimers({
-    now: Date.parse(NIGHTS[0][1]),
-    advanceTimers: true,
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  });
+  fakeDateOnly(NIGHTS[0][1]);
   await world.seed();
   const runs: Record<string, any>[] = [];
   for (const [session, at] of NIGHTS) {
