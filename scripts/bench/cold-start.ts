@@ -371,9 +371,15 @@ async function bundleBefore(
       notes: [`commit ${BEFORE_COMMIT} not available: ${archive.stderr.trim()}`],
     };
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'), 'dir');
-  const mod = (await import(path.join(src, 'lib', 'constructs', 'worker-function.ts'))) as {
-    esbuildOptions: (entry: string, outfile: string) => Options;
-  };
+  let mod: { esbuildOptions: (entry: string, outfile: string) => Options };
+  try {
+    mod = (await import(path.join(src, 'lib', 'constructs', 'worker-function.ts'))) as typeof mod;
+  } catch (err) {
+    return {
+      targets: new Map(),
+      notes: [`its esbuildOptions do not load: ${(err as Error).message}`],
+    };
+  }
   const entries = readdirSync(path.join(src, 'lambdas', 'handlers')).filter((f) =>
     f.endsWith('.ts'),
   );
