@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../platform/zod';
 import type { BatchResult } from '../platform/sqs-batch';
 
 /**
@@ -10,9 +10,9 @@ import type { BatchResult } from '../platform/sqs-batch';
 /** Body of a `portfolio-analysis-queue` message. */
 export const analysisMessageSchema = z.object({
   v: z.literal(1),
-  portfolioId: z.string().trim().min(1).max(100),
-  runId: z.string().min(1).max(100).optional(),
-  force: z.boolean().optional(),
+  portfolioId: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+  runId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  force: z.optional(z.boolean()),
 });
 
 /** One queued analysis. */
