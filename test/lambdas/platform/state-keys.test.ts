@@ -12,6 +12,7 @@ import { FUNCTIONS, type DynamoAction, type FunctionName } from '../../../lib/fu
 import { AnalysisRepository } from '../../../lambdas/analysis/adapters/analysis-repository';
 import { analysisKey } from '../../../lambdas/analysis/claim';
 import { defectKey, haltKey } from '../../../lambdas/analysis/paid-guard';
+import { SpendLedger } from '../../../lambdas/analysis/adapters/spend-ledger';
 import { createNoDataMemo } from '../../../lambdas/market-data/adapters/no-data-memo';
 import { createParkedRows } from '../../../lambdas/market-data/adapters/parked-rows';
 import { createRefreshMarker } from '../../../lambdas/market-data/adapters/refresh-marker';
@@ -117,6 +118,7 @@ describe('state-table keys against the grants', () => {
       ['analysisClaim', claim],
       ['xaiHalt', stateKeys.xaiHalt('run-1')],
       ['paidDefect', stateKeys.paidDefect(claim)],
+      ['spend', stateKeys.spend('xai', '2025-01-15')],
     ];
     for (const [purpose, key] of keys) expect(key.startsWith(STATE_PREFIX[purpose])).toBe(true);
     // No prefix is another's prefix (a LeadingKeys grant of one never covers another's items).
@@ -172,8 +174,8 @@ describe('state-table keys against the grants', () => {
     },
   );
 
-  it('analyzePortfolio: its claims and paid-guard marks', async () => {
-    await expectExactlyGranted('analyzePortfolio', async ({ client }) => {
+  it('analyzePortfolio: its claims, paid-guard marks and the night spend', async () => {
+    await expectExactlyGranted('analyzePortfolio', async ({ client, mock }) => {
       const repo = new AnalysisRepository({
         client,
         analysesTable: 'analyses',
@@ -195,6 +197,15 @@ describe('state-table keys against the grants', () => {
         await repo.markFailure(k, mark);
         await repo.failureMark(k);
       }
+      // The spend cap: an admission, a refused one (read back for its message), a cost.
+      const ledger = new SpendLedger({ client, stateTable: 'state' });
+      await ledger.admit('2025-01-15', 2, NOW);
+      mock
+        .on(UpdateCommand)
+        .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
+        .resolves({});
+      await ledger.admit('2025-01-15', 2, NOW);
+      await ledger.addSpend('2025-01-15', 0.01, NOW);
     });
   });
 });
