@@ -176,6 +176,15 @@ describe('state-table keys against the grants', () => {
 
   it('analyzePortfolio: its claims, paid-guard marks and the night spend', async () => {
     await expectExactlyGranted('analyzePortfolio', async ({ client, mock }) => {
+      // The spend cap: a refused admission (read back for its message), an admission, a cost.
+      mock
+        .on(UpdateCommand)
+        .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
+        .resolves({});
+      const ledger = new SpendLedger({ client, stateTable: 'state' });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toMatchObject({ admitted: false });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toEqual({ admitted: true });
+      await ledger.addSpend('2025-01-15', 0.01, NOW);
       const repo = new AnalysisRepository({
         client,
         analysesTable: 'analyses',
@@ -197,15 +206,6 @@ describe('state-table keys against the grants', () => {
         await repo.markFailure(k, mark);
         await repo.failureMark(k);
       }
-      // The spend cap: an admission, a refused one (read back for its message), a cost.
-      const ledger = new SpendLedger({ client, stateTable: 'state' });
-      await ledger.admit('2025-01-15', 2, NOW);
-      mock
-        .on(UpdateCommand)
-        .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
-        .resolves({});
-      await ledger.admit('2025-01-15', 2, NOW);
-      await ledger.addSpend('2025-01-15', 0.01, NOW);
     });
   });
 });
