@@ -24,6 +24,7 @@ export type EnvKey =
   | 'POLYGON_API_KEY_SECRET'
   | 'XAI_API_URL'
   | 'XAI_MODEL'
+  | 'XAI_MAX_USD_PER_NIGHT'
   | 'XAI_API_KEY_SECRET'
   | 'TRACK_RECORD_TABLE'
   | 'BENCHMARK_TICKER'
@@ -152,10 +153,12 @@ export const FUNCTIONS = {
       'POSITIONS_TABLE',
       'XAI_API_URL',
       'XAI_MODEL',
+      'XAI_MAX_USD_PER_NIGHT',
       'XAI_API_KEY_SECRET',
     ],
     // Latest ticker rows (Query); analyses: a conditional Put, Get and Query of the newest;
-    // state: its claims (Put, Get, Update, Delete) and the paid-guard marks (Get, Update).
+    // state: its claims (Put, Get, Update, Delete), the paid-guard marks (Get, Update) and the
+    // night's spend (a conditional Update to admit a call, an Update to add its cost, a Get).
     grants: {
       sharedRead: true,
       tickerData: ['Query'],
@@ -164,6 +167,7 @@ export const FUNCTIONS = {
         analysisClaim: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
         xaiHalt: ['GetItem', 'UpdateItem'],
         paidDefect: ['GetItem', 'UpdateItem'],
+        spend: ['GetItem', 'UpdateItem'],
       },
       xaiSecret: true,
     },

@@ -43,6 +43,11 @@ export interface AnalysisConfig {
   readonly xaiRetryBaseMs: number;
   /** Full-jitter backoff cap, ms (`XAI_RETRY_MAX_MS`). @default 20000 */
   readonly xaiRetryMaxMs: number;
+  /**
+   * The night's xAI spending cap, USD (`XAI_MAX_USD_PER_NIGHT`, from the stage config when
+   * deployed; lambdas/analysis/spend-cap.ts). Unset: no cap (local runs and tests only).
+   */
+  readonly xaiMaxUsdPerNight?: number;
 }
 
 /** Reads the fan-out's environment contract once per cold start; a missing name throws. */
@@ -66,5 +71,16 @@ export function analysisConfig(env: NodeJS.ProcessEnv = process.env): AnalysisCo
     xaiMaxAttempts: positiveIntEnv('XAI_MAX_ATTEMPTS', 3, env),
     xaiRetryBaseMs: positiveIntEnv('XAI_RETRY_BASE_MS', 1_000, env),
     xaiRetryMaxMs: positiveIntEnv('XAI_RETRY_MAX_MS', 20_000, env),
+    xaiMaxUsdPerNight: positiveUsdEnv('XAI_MAX_USD_PER_NIGHT', env),
   };
+}
+
+/** A positive USD amount, or undefined when the variable is unset or empty. */
+function positiveUsdEnv(name: string, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const usd = Number(raw);
+  if (!Number.isFinite(usd) || usd <= 0)
+    throw new Error(`Environment variable ${name} must be a positive amount in USD, got "${raw}"`);
+  return usd;
 }

@@ -24,6 +24,7 @@ export type AnalysisFailureKind =
   | 'xai-truncated'
   | 'xai-bad-response'
   | 'invalid-answer'
+  | 'spend-cap'
   | 'internal';
 
 /**
@@ -53,6 +54,9 @@ const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   'xai-truncated': 'retry',
   'xai-bad-response': 'retry',
   'invalid-answer': 'retry',
+  // The night's xAI spend reached its cap (spend-cap.ts): acknowledged, counted as
+  // AnalysesSkippedBudget; the queue consumer reports one WARN line per invocation.
+  'spend-cap': 'skip',
   internal: 'retry',
 };
 
@@ -118,7 +122,7 @@ export function reportFailure(
     ...context,
   };
   if (failure.disposition === 'skip') {
-    deps.count('AnalysesSkipped', 1);
+    deps.count(failure.kind === 'spend-cap' ? 'AnalysesSkippedBudget' : 'AnalysesSkipped', 1);
     deps.log('warn', `Analysis skipped (${failure.kind})`, data);
   } else if (failure.disposition === 'wait') {
     deps.log(

@@ -11,6 +11,7 @@ import type {
   CompletionResult,
   CompletionUsage,
   FailureMark,
+  SpendAdmission,
 } from './types';
 
 /**
@@ -26,6 +27,7 @@ export type AnalysisMetric = Extract<
   | 'PortfoliosWithoutPositions'
   | 'AnalysesStored'
   | 'AnalysesSkipped'
+  | 'AnalysesSkippedBudget'
   | 'AnalysisFailures'
   | 'MalformedMessages'
   | 'XaiPromptTokens'
@@ -100,6 +102,14 @@ export interface FailureMarks {
   failureMark(key: string): Promise<FailureMark | undefined>;
 }
 
+/** The night's xAI spend against its cap (state table; lambdas/analysis/spend-cap.ts). */
+export interface NightSpend {
+  /** Lets one call through unless the night's spend reached the cap (atomic check and count). */
+  admit(night: string, capUsd: number, now: number): Promise<SpendAdmission>;
+  /** Adds a billed cost to the night's spend; returns the new total. */
+  addSpend(night: string, usd: number, now: number): Promise<number>;
+}
+
 /** Claims and rows: one repository implements both. */
 export type AnalysisStore = ClaimStore & AnalysisRows;
 
@@ -131,6 +141,8 @@ export interface AnalysisRuntime {
   readonly newId: () => string;
   /** Ticker-data look-ups in flight at once. */
   readonly concurrency: number;
+  /** The night's xAI spending cap, USD (`XAI_MAX_USD_PER_NIGHT`); undefined: no cap. */
+  readonly spendCapUsd?: number;
 }
 
 /** What `analyzePortfoliosFlow` needs. */
@@ -149,6 +161,7 @@ export interface AnalyzePortfolioDeps {
   readonly marketRows: MarketRows;
   readonly store: AnalysisStore;
   readonly marks: FailureMarks;
+  readonly spend: NightSpend;
   readonly xai: Completions;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;

@@ -43,6 +43,11 @@ export interface FailureMark {
   readonly holdUntil: number;
 }
 
+/** Whether the night's spend cap lets one more xAI call through (lambdas/analysis/spend-cap.ts). */
+export type SpendAdmission =
+  | { readonly admitted: true }
+  | { readonly admitted: false; readonly spentUsd: number; readonly capUsd: number };
+
 /** Request for a claim. */
 export interface ClaimRequest {
   /** Unique per attempt; only the owner can complete or release the claim. */

@@ -6,12 +6,14 @@ import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import { createXaiClient } from './adapters/xai-client';
+import { createSpendLedger } from './adapters/spend-ledger';
 import type {
   AnalysisStore,
   AnalyzePortfolioDeps,
   Completions,
   FailureMarks,
   MarketRows,
+  NightSpend,
   PortfolioReader,
 } from './ports';
 import { analysisConfig } from './config';
@@ -35,6 +37,10 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     analysesTable: config.analysesTable,
     stateTable: config.stateTable,
   }) satisfies AnalysisStore & FailureMarks;
+  const spend = createSpendLedger({
+    client: plain,
+    stateTable: config.stateTable,
+  }) satisfies NightSpend;
   const marketRows = createTickerDataRepository({
     client: plain,
     tableName: config.tickerDataTable,
@@ -59,6 +65,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       marketRows,
       store,
       marks: store,
+      spend,
       xai,
       runtime: {
         model: config.xaiModel,
@@ -66,6 +73,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
         remainingMs: () => remaining(),
         newId: randomUUID,
         concurrency: 8,
+        spendCapUsd: config.xaiMaxUsdPerNight,
       },
       obs: flowObservability,
     };

@@ -33,6 +33,10 @@ export const METRICS = {
   PortfoliosWithoutPositions: { unit: 'Count', help: 'active portfolios with no positions' },
   AnalysesStored: { unit: 'Count', help: 'analyses stored' },
   AnalysesSkipped: { unit: 'Count', help: 'analyses not needed (already done)' },
+  AnalysesSkippedBudget: {
+    unit: 'Count',
+    help: 'queued analyses not sent: the night reached its xAI spending cap',
+  },
   AnalysisFailures: { unit: 'Count', help: 'analyses that failed' },
   XaiPromptTokens: { unit: 'Count', help: 'prompt tokens billed' },
   XaiCompletionTokens: { unit: 'Count', help: 'completion tokens billed' },

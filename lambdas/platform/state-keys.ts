@@ -22,6 +22,8 @@ export const STATE_PREFIX = {
   xaiHalt: 'xai-halt#',
   /** An analysis whose paid answers kept failing. */
   paidDefect: 'paid-defect#',
+  /** The night's xAI spend against its cap (`spend#xai#<YYYY-MM-DD>`, the UTC day). */
+  spend: 'spend#',
 } as const;
 
 export type StatePurpose = keyof typeof STATE_PREFIX;
@@ -50,4 +52,6 @@ export const stateKeys = {
   xaiHalt: (runId: string) => `${STATE_PREFIX.xaiHalt}${runId}`,
   /** Keyed by the analysis claim key, under its own prefix. */
   paidDefect: (claimKey: string) => `${STATE_PREFIX.paidDefect}${claimKey}`,
+  /** One upstream's spend of one night (`night` = the UTC day, `YYYY-MM-DD`). */
+  spend: (upstream: string, night: string) => `${STATE_PREFIX.spend}${upstream}#${night}`,
 } as const;

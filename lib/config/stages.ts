@@ -122,6 +122,12 @@ export interface StageConfig {
   /** The Grok model id (config, not code: xAI retires model ids). */
   readonly xaiModel: string;
   /**
+   * The night's xAI spending cap, USD (`XAI_MAX_USD_PER_NIGHT` of analyzePortfolio): once the
+   * night's billed cost reaches it, queued portfolios are not sent (lambdas/analysis/spend-cap.ts,
+   * README "Operate" for the overshoot bound and how to raise it).
+   */
+  readonly xaiMaxUsdPerNight: number;
+  /**
    * The CDK bootstrap qualifier of the stage (`cdk bootstrap --qualifier`; ≤ 10 lower-case
    * letters and digits). Each stage has its own, so that where dev and prod share an account
    * each deploys through its own bootstrap roles and narrowed execution policy
@@ -204,6 +210,8 @@ const defaults = (stage: StageName) =>
     polygonBaseUrl: 'https://api.polygon.io',
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
     xaiModel: 'grok-4.3',
+    // About 100 analyses at ~$0.01 each: dev runs a handful of test portfolios.
+    xaiMaxUsdPerNight: 2,
     bootstrapQualifier: `zsm${stage}`,
     benchmarkTicker: 'SPY',
     trackRecordHorizon: 5,
@@ -234,6 +242,8 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
     },
     // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
     analysisQueue: { ...consumer, maxConcurrency: 5 },
+    // 2.5 × a 1,000-portfolio night at ~$0.01 an analysis: room to grow, a ceiling for a loop.
+    xaiMaxUsdPerNight: 25,
     // ticker-data-prod and portfolio-analyses-prod already exist (created outside this stack).
     ownedTables: 'reference',
     removalPolicy: 'retain',

@@ -116,6 +116,7 @@ export function upstreamBanner(upstreams: Upstreams, timeScale: number): string[
     rule,
     line('Polygon', upstreams.polygon, 'POLYGON_API_KEY', 'synthetic prices, NOT market data'),
     line('xAI', upstreams.xai, 'XAI_API_KEY', 'rule-based scores, NOT Grok'),
+    `  xAI cap  $${process.env.XAI_MAX_USD_PER_NIGHT || base.xaiMaxUsdPerNight} per night (XAI_MAX_USD_PER_NIGHT; the dev stage's xaiMaxUsdPerNight)`,
   ];
   if (upstreams.polygon.mode === 'simulated') {
     lines.push(
@@ -178,6 +179,8 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
     XAI_API_KEY: i.xaiKey,
     XAI_API_KEY_SECRET: undefined,
     XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+    // The dev stage's night spending cap, as deployed (lambdas/analysis/spend-cap.ts).
+    XAI_MAX_USD_PER_NIGHT: env.XAI_MAX_USD_PER_NIGHT || String(base.xaiMaxUsdPerNight),
     BENCHMARK_TICKER: base.benchmarkTicker,
     TRACK_RECORD_HORIZON: String(base.trackRecordHorizon),
   };

@@ -41,6 +41,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
     'TICKER_DATA_TABLE',
     'XAI_API_KEY_SECRET',
     'XAI_API_URL',
+    'XAI_MAX_USD_PER_NIGHT',
     'XAI_MODEL',
   ],
   checkFreshness: ['STATE_TABLE'],

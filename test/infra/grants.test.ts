@@ -45,6 +45,7 @@ const EXPECTED: Record<FunctionName, string[]> = {
     'portfolio-analyses-{stage}: GetItem PutItem Query',
     'state[analysis#*]: DeleteItem GetItem PutItem UpdateItem',
     'state[paid-defect#*]: GetItem UpdateItem',
+    'state[spend#*]: GetItem UpdateItem',
     'state[xai-halt#*]: GetItem UpdateItem',
     'ticker-data-{stage}: Query',
   ],

@@ -53,6 +53,7 @@ describe('analysis wiring', () => {
       'TICKER_DATA_TABLE',
       'XAI_API_URL',
       'XAI_MAX_ATTEMPTS',
+      'XAI_MAX_USD_PER_NIGHT',
       'XAI_MODEL',
       'XAI_RETRY_BASE_MS',
       'XAI_RETRY_MAX_MS',
@@ -63,6 +64,18 @@ describe('analysis wiring', () => {
       xaiModel: 'grok-4.3',
       xaiTimeoutMs: 60_000,
     });
+    expect(config.xaiMaxUsdPerNight).toBeUndefined();
+  });
+
+  it('reads the night spending cap in USD and refuses one that is not a positive amount', () => {
+    const deps = createAnalyzePortfolioDeps({ ...tables, XAI_MAX_USD_PER_NIGHT: ' 2.5 ' });
+    expect(deps.config.xaiMaxUsdPerNight).toBe(2.5);
+    expect(deps.forInvocation().runtime.spendCapUsd).toBe(2.5);
+    for (const bad of ['0', '-1', 'ten', 'Infinity']) {
+      expect(() => createAnalyzePortfolioDeps({ ...tables, XAI_MAX_USD_PER_NIGHT: bad })).toThrow(
+        /XAI_MAX_USD_PER_NIGHT must be a positive amount in USD/,
+      );
+    }
   });
 
   it('gives the flow the configured model and the repositories themselves as ports', () => {

@@ -12,6 +12,7 @@ import { FUNCTIONS, type DynamoAction, type FunctionName } from '../../../lib/fu
 import { AnalysisRepository } from '../../../lambdas/analysis/adapters/analysis-repository';
 import { analysisKey } from '../../../lambdas/analysis/claim';
 import { defectKey, haltKey } from '../../../lambdas/analysis/paid-guard';
+import { SpendLedger } from '../../../lambdas/analysis/adapters/spend-ledger';
 import { createNoDataMemo } from '../../../lambdas/market-data/adapters/no-data-memo';
 import { createParkedRows } from '../../../lambdas/market-data/adapters/parked-rows';
 import { createRefreshMarker } from '../../../lambdas/market-data/adapters/refresh-marker';
@@ -117,6 +118,7 @@ describe('state-table keys against the grants', () => {
       ['analysisClaim', claim],
       ['xaiHalt', stateKeys.xaiHalt('run-1')],
       ['paidDefect', stateKeys.paidDefect(claim)],
+      ['spend', stateKeys.spend('xai', '2025-01-15')],
     ];
     for (const [purpose, key] of keys) expect(key.startsWith(STATE_PREFIX[purpose])).toBe(true);
     // No prefix is another's prefix (a LeadingKeys grant of one never covers another's items).
@@ -172,8 +174,17 @@ describe('state-table keys against the grants', () => {
     },
   );
 
-  it('analyzePortfolio: its claims and paid-guard marks', async () => {
-    await expectExactlyGranted('analyzePortfolio', async ({ client }) => {
+  it('analyzePortfolio: its claims, paid-guard marks and the night spend', async () => {
+    await expectExactlyGranted('analyzePortfolio', async ({ client, mock }) => {
+      // The spend cap: a refused admission (read back for its message), an admission, a cost.
+      mock
+        .on(UpdateCommand)
+        .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
+        .resolves({});
+      const ledger = new SpendLedger({ client, stateTable: 'state' });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toMatchObject({ admitted: false });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toEqual({ admitted: true });
+      await ledger.addSpend('2025-01-15', 0.01, NOW);
       const repo = new AnalysisRepository({
         client,
         analysesTable: 'analyses',
