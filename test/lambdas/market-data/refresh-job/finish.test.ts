@@ -1,6 +1,7 @@
 import { rowFromBar, type TickerDataRow } from '../../../../lambdas/market-data/domain/ticker-rows';
 import type { FinishCursor } from '../../../../lambdas/market-data/ports';
 import {
+  chunkRows,
   FINISH_CHUNK_ROWS,
   nextChunk,
   writeRows,
@@ -101,9 +102,18 @@ describe('nextChunk', () => {
     expect(nextChunk(rows, 1, 2)).toMatchObject({ to: 2, rows: rows[1] });
     expect(nextChunk(rows, 4, 100).to).toBe(5);
   });
+
+  it('sizes chunks at 4 % of the job, from 100 to FINISH_CHUNK_ROWS rows', () => {
+    expect(chunkRows(250)).toBe(100);
+    expect(chunkRows(30_000)).toBe(1_200);
+    expect(chunkRows(1_100_000)).toBe(FINISH_CHUNK_ROWS);
+  });
 });
 
 describe('writeRows (chunked finishing)', () => {
+  /** The chunk of the 30,000-row jobs below. */
+  const CHUNK = chunkRows(30_000);
+
   it('without a cursor writes every row at once', async () => {
     const world = new World();
     const out = await writeRows(rowsFor(3, 4), jobOf(3), world.deps(false));
@@ -112,11 +122,12 @@ describe('writeRows (chunked finishing)', () => {
   });
 
   it('pauses below the stop time, and the next invocation continues at the cursor: each row once', async () => {
-    // Prepare: 300 tickers × 100 rows; time for about one and a half chunks before the stop.
+    // Prepare: 300 tickers × 100 rows (chunks of 1,200 rows, 12 tickers); 1 ms a row, time for
+    // one and a half chunks before the stop.
     const tickers = 300;
     const rows = rowsFor(tickers, 100);
     const world = new World(1);
-    world.remaining = writeStopMs(tickers) + 1.5 * FINISH_CHUNK_ROWS;
+    world.remaining = writeStopMs(tickers) + 1.5 * CHUNK;
 
     // Act: the first invocation, then a fresh one.
     const first = await writeRows(rows, jobOf(tickers), world.deps());
@@ -124,8 +135,8 @@ describe('writeRows (chunked finishing)', () => {
     const second = await writeRows(rows, jobOf(tickers), world.deps());
 
     // Assess
-    expect(first).toEqual({ status: 'paused', rowsWritten: 20_000, next: 200 });
-    expect(second).toEqual({ status: 'complete', rowsWritten: 10_000, next: 300 });
+    expect(first).toEqual({ status: 'paused', rowsWritten: 2 * CHUNK, next: 24 });
+    expect(second).toEqual({ status: 'complete', rowsWritten: 30_000 - 2 * CHUNK, next: 300 });
     expect(world.puts.size).toBe(30_000);
     expect(world.written()).toBe(30_000);
     expect([...world.cursors.values()]).toEqual([300]);
@@ -135,7 +146,7 @@ describe('writeRows (chunked finishing)', () => {
     const world = new World();
     world.remaining = 1_000;
     const out = await writeRows(rowsFor(300, 100), jobOf(300), world.deps());
-    expect(out).toEqual({ status: 'paused', rowsWritten: FINISH_CHUNK_ROWS, next: 100 });
+    expect(out).toEqual({ status: 'paused', rowsWritten: CHUNK, next: 12 });
   });
 
   it('writes nothing when the cursor says every ticker is written (a duplicate after the end)', async () => {
@@ -152,7 +163,7 @@ describe('writeRows (chunked finishing)', () => {
     const deps = world.deps();
     const putRows = deps.history.putRows;
     deps.history.putRows = async (rows) => {
-      world.cursors.set('r#2026-11-20#T0', 100);
+      world.cursors.set('r#2026-11-20#T0', 12);
       return putRows(rows);
     };
 
@@ -160,24 +171,24 @@ describe('writeRows (chunked finishing)', () => {
     const out = await writeRows(rowsFor(300, 100), jobOf(300), deps);
 
     // Assess
-    expect(out).toEqual({ status: 'superseded', rowsWritten: FINISH_CHUNK_ROWS, next: 100 });
-    expect(world.cursors.get('r#2026-11-20#T0')).toBe(100);
+    expect(out).toEqual({ status: 'superseded', rowsWritten: CHUNK, next: 12 });
+    expect(world.cursors.get('r#2026-11-20#T0')).toBe(12);
   });
 
-  it('killed mid-chunk and rerun: no row lost, at most one chunk written twice', async () => {
-    // Prepare: the invocation dies 2,500 rows into its third chunk.
+  it('killed mid-chunk and rerun: no row lost, rows written ≤ 1.05 × distinct rows', async () => {
+    // Prepare: the invocation dies 500 rows into its third chunk.
     const rows = rowsFor(300, 100);
     const world = new World();
-    world.killAfterRows = 2 * FINISH_CHUNK_ROWS + 2_500;
+    world.killAfterRows = 2 * CHUNK + 500;
 
     // Act
     await expect(writeRows(rows, jobOf(300), world.deps())).rejects.toThrow('killed');
     const rerun = await writeRows(rows, jobOf(300), world.deps());
 
     // Assess
-    expect(rerun).toEqual({ status: 'complete', rowsWritten: 10_000, next: 300 });
+    expect(rerun).toEqual({ status: 'complete', rowsWritten: 30_000 - 2 * CHUNK, next: 300 });
     expect(world.puts.size).toBe(30_000);
-    expect(world.written()).toBe(30_000 + 2_500);
-    expect(world.written()).toBeLessThanOrEqual(30_000 + FINISH_CHUNK_ROWS);
+    expect(world.written()).toBe(30_000 + 500);
+    expect(world.written()).toBeLessThanOrEqual(1.05 * 30_000);
   });
 });
