@@ -12,6 +12,8 @@ export const STATE_PREFIX = {
   budget: 'budget#',
   /** Bars a deferred refresh job parked until its last invocation. */
   parked: 'parked#',
+  /** How far the finishing invocations of a parked job have written its rows (a cursor). */
+  finish: 'finish#',
   /** The no-data memo: one item per symbol. */
   noData: 'nodata#',
   /** The refresh marker (newest refreshed session). */
@@ -40,6 +42,8 @@ export const stateKeys = {
   budget: (name: string, key: string) => `${STATE_PREFIX.budget}${name}#${apiKeyHash(key)}`,
   parked: (jobKey: string, blobId: string, chunk: number) =>
     `${STATE_PREFIX.parked}${jobKey}#${blobId}#${chunk}`,
+  /** One item per parked job (`jobKey` as for `parked`). */
+  finish: (jobKey: string) => `${STATE_PREFIX.finish}${jobKey}`,
   noData: (ticker: string) => `${STATE_PREFIX.noData}${ticker}`,
   refreshMarker: () => `${STATE_PREFIX.refresh}latest`,
   analysisClaim: (parts: {

@@ -34,6 +34,7 @@ const EXPECTED: Record<FunctionName, string[]> = {
     ...SHARED_READ,
     'portfolio-positions-{stage}{attributes}: UpdateItem',
     'state[budget#polygon#*]: GetItem UpdateItem',
+    'state[finish#*]: GetItem UpdateItem',
     'state[nodata#*]: BatchGetItem BatchWriteItem',
     'state[parked#*]: GetItem PutItem',
     'state[refresh#*]: UpdateItem',

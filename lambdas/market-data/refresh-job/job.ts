@@ -77,8 +77,13 @@ export const refreshJobSchema = z
 
 export type RefreshJob = z.infer<typeof refreshJobSchema>;
 
-/** Why the job paused: it is re-enqueued with a delay and resumes where it stopped. */
-export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time';
+/**
+ * Why the job paused: it is re-enqueued with a delay and resumes where it stopped ('time' also
+ * when its rows take more than one invocation to write). 'superseded': a duplicate message of the
+ * job is finishing it in another invocation, so this one stopped and re-enqueued nothing.
+ */
+export type DeferReason =
+  'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time' | 'superseded';
 
 export interface RepriceSummary {
   readonly updated: number;

@@ -237,6 +237,12 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'The shared budget holds (≤ 5 requests per 60 s), one row per ticker and session, one analysis per portfolio',
   ),
   spec(
+    'Lambda',
+    'L05',
+    'processTicker killed in the middle of a chunked finish (a first night whose rows take several invocations to write), after the cursor moved',
+    'SQS redelivers it; the retry resumes at the saved cursor: no row lost, at most one chunk written twice, the night reported done only after the last row',
+  ),
+  spec(
     'Bad input',
     'B01',
     'Malformed SQS bodies on both queues (not JSON, wrong version, wrong types, 200 KB of junk)',

@@ -15,6 +15,7 @@ import { defectKey, haltKey } from '../../../lambdas/analysis/paid-guard';
 import { SpendLedger } from '../../../lambdas/analysis/adapters/spend-ledger';
 import { createNoDataMemo } from '../../../lambdas/market-data/adapters/no-data-memo';
 import { createParkedRows } from '../../../lambdas/market-data/adapters/parked-rows';
+import { createFinishCursor } from '../../../lambdas/market-data/adapters/finish-cursor';
 import { createRefreshMarker } from '../../../lambdas/market-data/adapters/refresh-marker';
 import { createRequestBudget } from '../../../lambdas/market-data/adapters/request-budget';
 import { rowFromBar } from '../../../lambdas/market-data/domain/ticker-rows';
@@ -113,6 +114,7 @@ describe('state-table keys against the grants', () => {
     const keys: [StatePurpose, string][] = [
       ['budget', stateKeys.budget('polygon', 'secret-key')],
       ['parked', stateKeys.parked('job', 'abcd1234', 0)],
+      ['finish', stateKeys.finish('job')],
       ['noData', stateKeys.noData('NVDA')],
       ['refresh', stateKeys.refreshMarker()],
       ['analysisClaim', claim],
@@ -133,7 +135,7 @@ describe('state-table keys against the grants', () => {
     expect(apiKeyHash('other-key')).not.toBe(apiKeyHash('secret-key'));
   });
 
-  it('processTicker: the budget, parked rows, no-data memo and refresh marker', async () => {
+  it('processTicker: the budget, parked rows, finishing cursor, no-data memo and refresh marker', async () => {
     await expectExactlyGranted('processTicker', async ({ client, mock }) => {
       // A refusal without the item (as local engines answer) makes the budget read it.
       mock
@@ -160,6 +162,9 @@ describe('state-table keys against the grants', () => {
       );
       const id = await parked.park('job-1', [row]);
       await expect(parked.load('job-1', id)).rejects.toThrow(/missing/);
+      const cursor = createFinishCursor({ client, tableName: 'state', now: () => NOW });
+      await expect(cursor.load('job-1')).resolves.toBe(0);
+      await expect(cursor.advance('job-1', 0, 10)).resolves.toBe(true);
       const marker = createRefreshMarker({ client, tableName: 'state', now: () => NOW });
       await marker.record('2025-01-14', { refreshed: 1, noData: 0 });
     });
