@@ -25,6 +25,13 @@ export type EnvKey =
   | 'XAI_API_URL'
   | 'XAI_MODEL'
   | 'XAI_API_KEY_SECRET'
+  | 'XAI_REQUESTS_PER_MINUTE'
+  | 'XAI_TOKENS_PER_MINUTE'
+  | 'XAI_TOKENS_PER_ANALYSIS'
+  | 'XAI_SECONDS_PER_ANALYSIS'
+  | 'ANALYSIS_DEADLINE_UTC'
+  | 'ANALYSIS_MAX_CONCURRENCY'
+  | 'ANALYSIS_EVENT_SOURCE_MAPPING_ID'
   | 'TRACK_RECORD_TABLE'
   | 'BENCHMARK_TICKER'
   | 'TRACK_RECORD_HORIZON';
@@ -45,7 +52,8 @@ export type DynamoAction =
  *   stage's `polygonBudgetTable`, or else the state table);
  * - `sharedRead` = read portfolios and positions (and their indexes);
  *   `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
- * - queues: `send` = `grantSendMessages`; secrets: read exactly that API-key secret.
+ * - queues: `send` = `grantSendMessages`; secrets: read exactly that API-key secret;
+ * - `consumerScaling`: UpdateEventSourceMapping of its pipeline's consumer mapping only.
  * test/infra/grants.test.ts pins the result for both stages.
  */
 export interface FunctionGrants {
@@ -61,6 +69,12 @@ export interface FunctionGrants {
   readonly analysisQueue?: 'send';
   readonly polygonSecret?: true;
   readonly xaiSecret?: true;
+  /**
+   * `lambda:UpdateEventSourceMapping` on its pipeline's consumer mapping only (the producer sets
+   * the consumer's maximum concurrency for the night: lambdas/analysis/throughput.ts); applied
+   * by lib/constructs/queue-pipeline.ts, which creates the mapping.
+   */
+  readonly consumerScaling?: true;
 }
 
 export interface FunctionSpec {
@@ -132,8 +146,20 @@ export const FUNCTIONS = {
     entryFile: 'analyze-portfolios.ts',
     description: 'Queues one Grok analysis per active portfolio',
     events: ['{}  (the nightly run)', 'an EventBridge scheduled event'],
-    environment: ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'ANALYSIS_QUEUE_URL'],
-    grants: { sharedRead: true, analysisQueue: 'send' },
+    environment: [
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'ANALYSIS_QUEUE_URL',
+      'XAI_REQUESTS_PER_MINUTE',
+      'XAI_TOKENS_PER_MINUTE',
+      'XAI_TOKENS_PER_ANALYSIS',
+      'XAI_SECONDS_PER_ANALYSIS',
+      'ANALYSIS_DEADLINE_UTC',
+      'ANALYSIS_MAX_CONCURRENCY',
+      'ANALYSIS_EVENT_SOURCE_MAPPING_ID',
+    ],
+    // It derives the consumer's concurrency from the night's work and sets it on the mapping.
+    grants: { sharedRead: true, analysisQueue: 'send', consumerScaling: true },
   },
   analyzePortfolio: {
     entryFile: 'analyze-portfolio.ts',

@@ -2,6 +2,7 @@ import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics
 import { UpstreamError } from '../platform/upstream-error';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import type { PositionRecord } from './domain/holdings';
+import type { PacingLimits } from './throughput';
 import type {
   AnalysisMessage,
   AnalysisRow,
@@ -24,6 +25,9 @@ export type AnalysisMetric = Extract<
   | 'PortfoliosFound'
   | 'AnalysesQueued'
   | 'PortfoliosWithoutPositions'
+  | 'AnalysisConcurrency'
+  | 'ConcurrencyUpdateFailures'
+  | 'AnalysesDeferred'
   | 'AnalysesStored'
   | 'AnalysesSkipped'
   | 'AnalysisFailures'
@@ -133,6 +137,18 @@ export interface AnalysisRuntime {
   readonly concurrency: number;
 }
 
+/** Sets the analysis consumer's event source maximum concurrency (UpdateEventSourceMapping). */
+export interface ConsumerScaler {
+  setMaximumConcurrency(concurrency: number): Promise<void>;
+}
+
+/** The night's pacing: the stage's limits, the clock, and the mapping to scale (when deployed). */
+export interface AnalysisPacing {
+  readonly limits: PacingLimits;
+  readonly now: () => number;
+  readonly scaler?: ConsumerScaler;
+}
+
 /** What `analyzePortfoliosFlow` needs. */
 export interface AnalyzePortfoliosDeps {
   readonly portfolios: PortfolioDirectory;
@@ -141,6 +157,8 @@ export interface AnalyzePortfoliosDeps {
   readonly newRunId: () => string;
   /** Position look-ups in flight at once. */
   readonly concurrency: number;
+  /** Derives and sets the consumer's concurrency from the night's work; absent = fixed. */
+  readonly pacing?: AnalysisPacing;
 }
 
 /** What `analyzePortfolioFlow` needs. */

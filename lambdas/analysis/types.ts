@@ -25,6 +25,10 @@ export interface AnalyzePortfoliosResult {
   readonly found: number;
   readonly queued: number;
   readonly skipped: { readonly noPositions: number };
+  /** The consumer concurrency derived for the night (lambdas/analysis/throughput.ts). */
+  readonly concurrency?: number;
+  /** When the night is expected to finish at that concurrency, ISO. */
+  readonly expectedFinish?: string;
 }
 
 /** Result of trying to claim an analysis key. */
