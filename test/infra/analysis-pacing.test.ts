@@ -49,10 +49,9 @@ describe.each(['dev', 'prod'] as StageName[])('analysis pacing (%s)', (stage) =>
     const statements = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) =>
-        (r.Properties.PolicyDocument.Statement as Record<string, any>[]).map((s) => ({
-          roles: JSON.stringify(r.Properties.Roles),
-          ...s,
-        })),
+        (r.Properties.PolicyDocument.Statement as Record<string, any>[]).map(
+          (s): Record<string, any> => ({ roles: JSON.stringify(r.Properties.Roles), ...s }),
+        ),
       )
       .filter((s) => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
     expect(statements).toHaveLength(1);
