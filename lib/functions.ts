@@ -176,6 +176,7 @@ export const FUNCTIONS = {
       'STATE_TABLE',
       'PORTFOLIOS_TABLE',
       'POSITIONS_TABLE',
+      'ANALYSIS_QUEUE_URL',
       'XAI_API_URL',
       'XAI_MODEL',
       'XAI_API_KEY_SECRET',
@@ -192,6 +193,8 @@ export const FUNCTIONS = {
         paidDefect: ['GetItem', 'UpdateItem'],
       },
       xaiSecret: true,
+      // An xAI 429 it cannot wait out re-queues the record with a delay (rate-limit-deferral.ts).
+      analysisQueue: 'send',
     },
   },
   checkFreshness: {

@@ -216,8 +216,13 @@ async function askXai(
     if (failure?.usage) countUsage(failure.usage, deps.obs);
     if (kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
     if (kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
-    const failureKind = XAI_KINDS[kind] ?? 'internal';
-    throw new AnalysisFailedError(failureKind, errorText(err), id, { cause: err });
+    // A 429 that is a rate limit (not credits: those are `credits-exhausted`) is paced, not failed.
+    const rateLimited = kind === 'unavailable' && failure?.status === 429;
+    const failureKind = rateLimited ? 'xai-rate-limited' : (XAI_KINDS[kind] ?? 'internal');
+    throw new AnalysisFailedError(failureKind, errorText(err), id, {
+      cause: err,
+      retryAfterMs: failure?.retryAfterMs,
+    });
   }
   countUsage(completion.usage, deps.obs);
   return completion;

@@ -35,6 +35,11 @@ export interface AnalysisConfig {
   readonly positionsTable: string;
   /** Holds the idempotency claims (`analysis#…`, TTL `expiresAt`). */
   readonly stateTable: string;
+  /**
+   * Where a rate-limited analysis is re-queued with a delay (`ANALYSIS_QUEUE_URL`); unset (a
+   * manual-only setup), such a record retries as a failure instead.
+   */
+  readonly analysisQueueUrl?: string;
   /** @default https://api.x.ai/v1/chat/completions */
   readonly xaiApiUrl: string;
   /** @default grok-4.3 */
@@ -89,6 +94,7 @@ export function analysisConfig(env: NodeJS.ProcessEnv = process.env): AnalysisCo
     tickerDataTable: requireEnv('TICKER_DATA_TABLE', env),
     ...portfolioTablesConfig(env),
     stateTable: requireEnv('STATE_TABLE', env),
+    analysisQueueUrl: env.ANALYSIS_QUEUE_URL || undefined,
     xaiApiUrl: env.XAI_API_URL || DEFAULT_XAI_API_URL,
     xaiModel: env.XAI_MODEL?.trim() || DEFAULT_XAI_MODEL,
     xaiTimeoutMs: positiveIntEnv('XAI_TIMEOUT_MS', 60_000, env),

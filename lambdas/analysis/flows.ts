@@ -5,6 +5,7 @@ import { analyzePortfolio } from './analyze';
 import { echo } from './domain/user-text';
 import { AnalysisFailedError, reportFailure, toFailure } from './failures';
 import type { AnalyzePortfolioDeps } from './ports';
+import { deferRateLimited } from './rate-limit-deferral';
 import {
   analysisMessageSchema,
   type AnalysisMessage,
@@ -55,7 +56,10 @@ export async function analyzePortfolioFlow(
   }
 }
 
-/** One portfolio per record; a failure is retried when its disposition says `retry` or `wait`. */
+/**
+ * One portfolio per record; a failure is retried when its disposition says `retry` or `wait`,
+ * except an xAI rate limit, which is re-queued with a delay (rate-limit-deferral.ts).
+ */
 function analyzeBatch(
   records: readonly SqsRecordLike[],
   deps: AnalyzePortfolioDeps,
@@ -83,7 +87,12 @@ function analyzeBatch(
       }
       const runId = message.runId ?? `sqs-${record.messageId}`;
       const opts = { force: message.force ?? false, runId, queued: true };
-      return analyzePortfolio(portfolio, opts, deps);
+      try {
+        return await analyzePortfolio(portfolio, opts, deps);
+      } catch (err) {
+        if (await deferRateLimited(err, message, deps)) return undefined;
+        throw err;
+      }
     },
     failed: (err, message, record) => {
       const failure = reportFailure(toFailure(err, message.portfolioId), obs, {

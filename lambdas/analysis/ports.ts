@@ -161,6 +161,11 @@ export interface AnalyzePortfoliosDeps {
   readonly pacing?: AnalysisPacing;
 }
 
+/** The analysis queue, to re-queue a rate-limited analysis with a delay (0-900 s). */
+export interface AnalysisRequeue {
+  send(message: AnalysisMessage, delaySeconds: number): Promise<void>;
+}
+
 /** What `analyzePortfolioFlow` needs. */
 export interface AnalyzePortfolioDeps {
   readonly portfolios: PortfolioReader;
@@ -170,4 +175,6 @@ export interface AnalyzePortfolioDeps {
   readonly xai: Completions;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;
+  /** Re-queues rate-limited records with a delay; absent = they retry as failures. */
+  readonly requeue?: AnalysisRequeue;
 }

@@ -13,6 +13,8 @@ export const analysisMessageSchema = z.object({
   portfolioId: z.string().trim().min(1).max(100),
   runId: z.string().min(1).max(100).optional(),
   force: z.boolean().optional(),
+  /** Times the analysis was re-queued after xAI rate limits (flows.ts, deferRateLimited). */
+  deferrals: z.number().int().min(0).max(1_000).optional(),
 });
 
 /** One queued analysis. */

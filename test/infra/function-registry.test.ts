@@ -46,6 +46,7 @@ const EXPECTED_ENV: Record<FunctionName, string[]> = {
   ],
   analyzePortfolio: [
     'ANALYSES_TABLE',
+    'ANALYSIS_QUEUE_URL',
     'PORTFOLIOS_TABLE',
     'POSITIONS_TABLE',
     'STATE_TABLE',

@@ -58,6 +58,7 @@ describe('analysis wiring', () => {
     // Assess
     expect([...read].sort()).toEqual([
       'ANALYSES_TABLE',
+      'ANALYSIS_QUEUE_URL',
       'PORTFOLIOS_TABLE',
       'POSITIONS_TABLE',
       'STATE_TABLE',
