@@ -223,8 +223,13 @@ async function askXai(
     await recordSpend(id, night, failure?.usage, deps);
     if (kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
     if (kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
-    const failureKind = XAI_KINDS[kind] ?? 'internal';
-    throw new AnalysisFailedError(failureKind, errorText(err), id, { cause: err });
+    // A 429 that is a rate limit (not credits: those are `credits-exhausted`) is paced, not failed.
+    const rateLimited = kind === 'unavailable' && failure?.status === 429;
+    const failureKind = rateLimited ? 'xai-rate-limited' : (XAI_KINDS[kind] ?? 'internal');
+    throw new AnalysisFailedError(failureKind, errorText(err), id, {
+      cause: err,
+      retryAfterMs: failure?.retryAfterMs,
+    });
   }
   countUsage(completion.usage, deps.obs);
   await recordSpend(id, night, completion.usage, deps);

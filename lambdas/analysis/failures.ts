@@ -17,6 +17,7 @@ export type AnalysisFailureKind =
   | 'too-many-holdings'
   | 'in-progress'
   | 'xai-unavailable'
+  | 'xai-rate-limited'
   | 'xai-auth'
   | 'xai-credits-exhausted'
   | 'xai-bad-request'
@@ -47,6 +48,9 @@ const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   'too-many-holdings': 'poison',
   'in-progress': 'wait',
   'xai-unavailable': 'retry',
+  // A 429 rate limit is re-queued with a delay by the batch flow (flows.ts, deferRateLimited)
+  // and not counted as a failure; only past MAX_RATE_LIMIT_DEFERRALS does it retry as a failure.
+  'xai-rate-limited': 'retry',
   'xai-auth': 'retry',
   'xai-credits-exhausted': 'retry',
   'xai-bad-request': 'retry',
@@ -71,10 +75,14 @@ export class AnalysisFailedError extends Error {
     readonly kind: AnalysisFailureKind,
     message: string,
     readonly portfolioId?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** How long xAI asked to wait (`Retry-After` of a 429), ms. */
+  readonly retryAfterMs?: number;
 
   /** What a queue-triggered invocation does with the record. */
   get disposition(): Disposition {

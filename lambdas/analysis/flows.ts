@@ -6,6 +6,7 @@ import { echo } from './domain/user-text';
 import { AnalysisFailedError, reportFailure, toFailure } from './failures';
 import type { AnalyzePortfolioDeps } from './ports';
 import { reportBudgetSkips, SpendCapReachedError } from './spend-cap';
+import { deferRateLimited } from './rate-limit-deferral';
 import {
   analysisMessageSchema,
   type AnalysisMessage,
@@ -57,8 +58,9 @@ export async function analyzePortfolioFlow(
 }
 
 /**
- * One portfolio per record; a failure is retried when its disposition says `retry` or `wait`.
- * A record skipped because the night's spend cap is reached is acknowledged and counted, and the
+ * One portfolio per record; a failure is retried when its disposition says `retry` or `wait`,
+ * except an xAI rate limit, which is re-queued with a delay (rate-limit-deferral.ts). A record
+ * skipped because the night's spend cap is reached is acknowledged and counted, and the
  * invocation logs one WARN line for all of them (spend-cap.ts).
  */
 async function analyzeBatch(
@@ -92,9 +94,12 @@ async function analyzeBatch(
       try {
         return await analyzePortfolio(portfolio, opts, deps);
       } catch (err) {
-        if (!(err instanceof SpendCapReachedError)) throw err;
-        overBudget.push(err);
-        return undefined;
+        if (err instanceof SpendCapReachedError) {
+          overBudget.push(err);
+          return undefined;
+        }
+        if (await deferRateLimited(err, message, deps)) return undefined;
+        throw err;
       }
     },
     failed: (err, message, record) => {

@@ -2,6 +2,7 @@ import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics
 import { UpstreamError } from '../platform/upstream-error';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import type { PositionRecord } from './domain/holdings';
+import type { PacingLimits } from './throughput';
 import type {
   AnalysisMessage,
   AnalysisRow,
@@ -25,6 +26,9 @@ export type AnalysisMetric = Extract<
   | 'PortfoliosFound'
   | 'AnalysesQueued'
   | 'PortfoliosWithoutPositions'
+  | 'AnalysisConcurrency'
+  | 'ConcurrencyUpdateFailures'
+  | 'AnalysesDeferred'
   | 'AnalysesStored'
   | 'AnalysesSkipped'
   | 'AnalysesSkippedBudget'
@@ -145,6 +149,18 @@ export interface AnalysisRuntime {
   readonly spendCapUsd?: number;
 }
 
+/** Sets the analysis consumer's event source maximum concurrency (UpdateEventSourceMapping). */
+export interface ConsumerScaler {
+  setMaximumConcurrency(concurrency: number): Promise<void>;
+}
+
+/** The night's pacing: the stage's limits, the clock, and the mapping to scale (when deployed). */
+export interface AnalysisPacing {
+  readonly limits: PacingLimits;
+  readonly now: () => number;
+  readonly scaler?: ConsumerScaler;
+}
+
 /** What `analyzePortfoliosFlow` needs. */
 export interface AnalyzePortfoliosDeps {
   readonly portfolios: PortfolioDirectory;
@@ -153,6 +169,13 @@ export interface AnalyzePortfoliosDeps {
   readonly newRunId: () => string;
   /** Position look-ups in flight at once. */
   readonly concurrency: number;
+  /** Derives and sets the consumer's concurrency from the night's work; absent = fixed. */
+  readonly pacing?: AnalysisPacing;
+}
+
+/** The analysis queue, to re-queue a rate-limited analysis with a delay (0-900 s). */
+export interface AnalysisRequeue {
+  send(message: AnalysisMessage, delaySeconds: number): Promise<void>;
 }
 
 /** What `analyzePortfolioFlow` needs. */
@@ -165,4 +188,6 @@ export interface AnalyzePortfolioDeps {
   readonly xai: Completions;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;
+  /** Re-queues rate-limited records with a delay; absent = they retry as failures. */
+  readonly requeue?: AnalysisRequeue;
 }

@@ -13,6 +13,8 @@ export const analysisMessageSchema = z.object({
   portfolioId: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
   runId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
   force: z.optional(z.boolean()),
+  /** Times the analysis was re-queued after xAI rate limits (flows.ts, deferRateLimited). */
+  deferrals: z.optional(z.int().check(z.minimum(0), z.maximum(1_000))),
 });
 
 /** One queued analysis. */
@@ -25,6 +27,10 @@ export interface AnalyzePortfoliosResult {
   readonly found: number;
   readonly queued: number;
   readonly skipped: { readonly noPositions: number };
+  /** The consumer concurrency derived for the night (lambdas/analysis/throughput.ts). */
+  readonly concurrency?: number;
+  /** When the night is expected to finish at that concurrency, ISO. */
+  readonly expectedFinish?: string;
 }
 
 /** Result of trying to claim an analysis key. */

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { createAnalysisRepository } from './adapters/analysis-repository';
-import { documentClient } from '../platform/aws-clients';
+import { documentClient, sqsClient } from '../platform/aws-clients';
+import { createJobQueue } from '../platform/job-queue';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import { createXaiClient } from './adapters/xai-client';
 import { createSpendLedger } from './adapters/spend-ledger';
 import type {
+  AnalysisRequeue,
   AnalysisStore,
   AnalyzePortfolioDeps,
   Completions,
@@ -58,6 +60,11 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     logger,
   }) satisfies Completions;
 
+  const requeue: AnalysisRequeue | undefined =
+    config.analysisQueueUrl === undefined
+      ? undefined
+      : createJobQueue({ client: sqsClient(), queueUrl: config.analysisQueueUrl });
+
   const forInvocation = (context?: Context): AnalyzePortfolioDeps => {
     remaining = () => context?.getRemainingTimeInMillis() ?? 180_000;
     return {
@@ -76,6 +83,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
         spendCapUsd: config.xaiMaxUsdPerNight,
       },
       obs: flowObservability,
+      requeue,
     };
   };
 

@@ -30,6 +30,10 @@ export const METRICS = {
   // analysis
   PortfoliosFound: { unit: 'Count', help: 'active portfolios found' },
   AnalysesQueued: { unit: 'Count', help: 'portfolios queued for analysis' },
+  // analysis pacing (lambdas/analysis/throughput.ts, issue 17)
+  AnalysisConcurrency: { unit: 'Count', help: 'consumer concurrency derived for the night' },
+  ConcurrencyUpdateFailures: { unit: 'Count', help: 'failed sets of the consumer concurrency' },
+  AnalysesDeferred: { unit: 'Count', help: 'analyses re-queued with a delay after xAI 429s' },
   PortfoliosWithoutPositions: { unit: 'Count', help: 'active portfolios with no positions' },
   AnalysesStored: { unit: 'Count', help: 'analyses stored' },
   AnalysesSkipped: { unit: 'Count', help: 'analyses not needed (already done)' },

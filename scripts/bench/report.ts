@@ -96,6 +96,8 @@ export function renderReport(
   cold: ColdStartResult | undefined,
   /** CloudWatch alarms in one stage's template (for the cost estimate). */
   alarms?: number,
+  /** The analysis night's section (scripts/bench/analysis-report.ts), when it ran. */
+  analysis?: readonly string[],
 ): string {
   const out: string[] = [];
   const line = (s = '') => out.push(s);
@@ -271,6 +273,7 @@ export function renderReport(
   }
 
   if (cases.length > 0 && alarms !== undefined) out.push(...costSection(cases, alarms));
+  if (analysis) out.push(...analysis);
   if (cold) out.push(...coldStartSection(env, cold));
   return out.join('\n');
 }

@@ -26,7 +26,7 @@ const tables = {
 };
 
 describe('analysis wiring', () => {
-  it('builds the fan-out from the portfolio tables and the analysis queue only', () => {
+  it('builds the fan-out from the portfolio tables, the analysis queue and the pacing settings', () => {
     // Prepare
     const { env, read } = recordingEnv({ ...tables });
 
@@ -34,7 +34,18 @@ describe('analysis wiring', () => {
     createAnalyzePortfoliosDeps(env);
 
     // Assess
-    expect([...read].sort()).toEqual(['ANALYSIS_QUEUE_URL', 'PORTFOLIOS_TABLE', 'POSITIONS_TABLE']);
+    expect([...read].sort()).toEqual([
+      'ANALYSIS_DEADLINE_UTC',
+      'ANALYSIS_EVENT_SOURCE_MAPPING_ID',
+      'ANALYSIS_MAX_CONCURRENCY',
+      'ANALYSIS_QUEUE_URL',
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'XAI_REQUESTS_PER_MINUTE',
+      'XAI_SECONDS_PER_ANALYSIS',
+      'XAI_TOKENS_PER_ANALYSIS',
+      'XAI_TOKENS_PER_MINUTE',
+    ]);
   });
 
   it('builds the analysis from its tables and the XAI_* settings, defaults where unset', () => {
@@ -47,6 +58,7 @@ describe('analysis wiring', () => {
     // Assess
     expect([...read].sort()).toEqual([
       'ANALYSES_TABLE',
+      'ANALYSIS_QUEUE_URL',
       'PORTFOLIOS_TABLE',
       'POSITIONS_TABLE',
       'STATE_TABLE',
