@@ -22,17 +22,23 @@ import type { CompletionUsage } from './types';
  *
  * Overshoot bound: a call is admitted on the spend recorded so far, and its cost is added only
  * when xAI has answered, so the calls admitted just before the cap was reached still complete.
- * Each analyzePortfolio invocation handles its records one at a time, so at most one admitted
- * call per concurrent invocation is in flight:
+ * Each analyzePortfolio invocation handles its records one at a time (batch size 1), so at most
+ * one admitted call per concurrent invocation is in flight:
  *
- *   night's spend ≤ cap + (concurrent invocations, i.e. the analysis queue's maximum concurrency,
- *                          plus manual invocations running) × (max cost of one analysis)
+ *   night's spend < cap + (the night's concurrency + manual invocations running)
+ *                         × (max cost of one analysis)
  *
- * where one analysis costs at most `XAI_MAX_ATTEMPTS` billed answers of the prompt plus
- * `max_completion_tokens` (≤ 16,000) tokens: about $0.05 at grok-4.3's $1.25 / $2.50 per 1M
- * tokens for one answer, so 5 invocations overshoot by at most ~$0.25 (the README, "Operate").
- * Manual forced runs add their own cost on top, by design. A cost can go unrecorded only when
- * the ledger write itself fails (logged as WARN; XaiCostUsd still counts it).
+ * The night's concurrency is the analysis queue's event source mapping maximum concurrency,
+ * which analyzePortfolios derives each night (throughput.ts `deriveConcurrency`) and which is at
+ * most the stage's `analysisPacing.maxConcurrency` (100 in prod, 10 in dev). One analysis records
+ * at most one billed answer of its prompt plus `max_completion_tokens` (≤ 16,000) tokens: about
+ * $0.05 at grok-4.3's $1.25 / $2.50 per 1M tokens (the client's retried attempts are 429s, 5xx
+ * and timeouts, which report no usage). So prod overshoots by at most 100 × $0.05 ≈ $5, dev by
+ * 10 × $0.05 ≈ $0.50, a 10,000-portfolio night (7 slots) by ≈ $0.35 (the README, "Operate"; the
+ * bench's cap runs, scripts/bench/analysis-night.ts, measure it). Manual forced runs add their
+ * own cost on top, by design. A cost goes unrecorded when the ledger write itself fails (logged
+ * as WARN; XaiCostUsd still counts it), or if xAI bills an attempt that timed out (no usage
+ * reaches the client): neither is within the ledger or the bound.
  */
 
 /** The night a call belongs to: its UTC day, `YYYY-MM-DD`. */
