@@ -1,4 +1,5 @@
 import { stages } from '../../lib/config/stages';
+import { MAX_RATE_LIMIT_DEFERRALS } from '../../lambdas/analysis/rate-limit-deferral';
 import {
   COST_PER_ANALYSIS_USD,
   MAX_COST_PER_ANALYSIS_USD,
@@ -14,18 +15,21 @@ const clockAt = (ms: number) => {
 };
 
 /**
- * The nights of the section: 1,000 / 10,000 / 100,000, today's fixed 5, and the cap runs (10,000
+ * The nights of the section: 1,000 / 10,000 / 100,000, today's fixed 5, the largest at a
+ * forced 1,000 slots, and the cap runs (10,000
  * and 100,000 portfolios with a cap at half their uncapped night's cost, in whole cents).
  */
 export function runAnalysisNights(sizes: readonly number[] = [1_000, 10_000, 100_000]) {
   const nights = sizes.map((portfolios) => runAnalysisNight({ portfolios }));
   const fixed = runAnalysisNight({ portfolios: 10_000, fixedConcurrency: 5 });
+  // Slots far over the ceiling, so that xAI's limits refuse requests: the 429 path at work.
+  const forced = runAnalysisNight({ portfolios: Math.max(...sizes), fixedConcurrency: 1_000 });
   const capped = nights
     .filter((n) => n.portfolios >= 10_000)
     .map((n) =>
       runAnalysisNight({ portfolios: n.portfolios, capUsd: Math.round(n.costUsd * 50) / 100 }),
     );
-  return { nights, fixed, capped };
+  return { nights, fixed, forced, capped };
 }
 
 const usd = (n: number, digits = 2) => `$${n.toFixed(digits)}`;
@@ -50,7 +54,7 @@ function capTable(capped: readonly AnalysisNightResult[]): string[] {
 export function analysisSection(r: ReturnType<typeof runAnalysisNights>): string[] {
   const p = stages.prod.analysisPacing;
   const row = (n: AnalysisNightResult, label = fmtInt(n.portfolios)) =>
-    `| ${label} | ${n.concurrency} (${n.boundBy}) | ${clockAt(n.completionMs)} | ${n.http429} | ${n.deferrals} | $${n.costUsd.toFixed(2)} | ${n.maxRequestsInMinute} | ${n.deadlineHeld ? 'yes' : '**no**'} |`;
+    `| ${label} | ${fmtInt(n.concurrency)} (${n.boundBy}) | ${clockAt(n.completionMs)} | ${fmtInt(n.http429)} | ${fmtInt(n.deferrals)} | $${n.costUsd.toFixed(2)} | ${fmtInt(n.maxRequestsInMinute)} | ${n.deadlineHeld ? 'yes' : '**no**'} |`;
   return [
     '## Analysis night (issue 17): derived concurrency within xAI limits',
     '',
@@ -60,7 +64,10 @@ export function analysisSection(r: ReturnType<typeof runAnalysisNights>): string
     '|---:|---|---|---:|---:|---:|---:|---|',
     ...r.nights.map((n) => row(n)),
     row(r.fixed, "10,000 at today's fixed 5"),
+    row(r.forced, `${fmtInt(r.forced.portfolios)} at a forced 1,000 slots`),
     ...r.capped.map((n) => row(n, `${fmtInt(n.portfolios)} with a cap at ${usd(n.cap!.capUsd)}`)),
+    '',
+    `At a forced 1,000 slots (10 × the ceiling) xAI's limits refuse requests: an invocation waits out each Retry-After (at most the 60-s window) and re-queues its record only after its third refused attempt, so the 429s are at least 3 × the re-queues; the most re-queues of one record were ${r.forced.maxDeferralsOfOne} (past ${MAX_RATE_LIMIT_DEFERRALS} a record fails: ${fmtInt(r.forced.rateLimitFailures)} did). Each attempt is its own event on the clock, in time order.`,
     '',
     ...capTable(r.capped),
   ];
