@@ -20,6 +20,11 @@
  * next visible message the moment it is free), SQS (an in-memory list with visibility times),
  * DynamoDB, and the answer itself (its tokens and cost are the figures below). The clock is a
  * discrete-event one: time jumps from one event to the next, like scripts/bench/virtual-clock.ts.
+ * Every xAI attempt, a retry inside an invocation included, is its own event, processed in time
+ * order, so the rate window is only asked about the present. (Playing a whole invocation's
+ * retries at once fed it future times: every later slot saw a Retry-After longer than its
+ * invocation and re-queued at once, the 950,649 429s for 950,000 re-queues of a forced
+ * 1,000-slot, 100,000-portfolio night.)
  */
 import { stages } from '../../lib/config/stages';
 import { deriveConcurrency } from '../../lambdas/analysis/throughput';
