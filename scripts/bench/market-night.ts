@@ -264,6 +264,7 @@ async function main(): Promise<void> {
     let workerTotalMs = 0;
     const collectorStart = Date.now();
     let lastDoneAt: number | undefined;
+    let lastWrittenAt: number | undefined;
 
     const collected = (await processTickers(
       {
@@ -329,6 +330,10 @@ async function main(): Promise<void> {
       longestInvocationMs = Math.max(longestInvocationMs, Date.now() - invokedAt);
       workerTotalMs += Date.now() - invokedAt;
       if (logs.slice(logMark).some((l) => l.message === 'Refresh done')) lastDoneAt = Date.now();
+      // The rows are written before the positions are repriced: the log line's (virtual) time.
+      for (const l of logs.slice(logMark))
+        if (l.message === 'Ticker rows written' && typeof l.timestamp === 'string')
+          lastWrittenAt = Date.parse(l.timestamp);
       failures += failed.size;
       for (const m of messages) {
         if (failed.has(m.MessageId!)) {
@@ -385,7 +390,13 @@ async function main(): Promise<void> {
       tickersFresh: fresh,
       positionsRepriced: repriced,
       freshAfterMs:
-        lastDoneAt !== undefined && fresh === tickers.length ? lastDoneAt - startAt : null,
+        lastDoneAt !== undefined && fresh === tickers.length
+          ? (lastWrittenAt !== undefined && Number.isFinite(lastWrittenAt)
+              ? lastWrittenAt
+              : lastDoneAt) - startAt
+          : null,
+      repricedAfterMs:
+        lastDoneAt !== undefined && repriced === positionCount ? lastDoneAt - startAt : null,
       waitedMs,
       realMs,
       invocations,

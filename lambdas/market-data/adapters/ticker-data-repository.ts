@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchPutAll, queryUpTo, type BatchRetryOptions } from '../../platform/dynamo';
+import { batchGetAll, batchPutAll, queryUpTo, type BatchRetryOptions } from '../../platform/dynamo';
 import type { TickerDataRow } from '../domain/ticker-rows';
 
 export interface TickerDataRepositoryOptions extends BatchRetryOptions {
@@ -24,6 +24,21 @@ export function createTickerDataRepository(opts: TickerDataRepositoryOptions) {
   }
 
   /**
+   * The items at the given keys (BatchGetItem, 100 keys a request, unprocessed keys re-requested
+   * with backoff), in no particular order; a key without an item is left out.
+   */
+  async function rowsAt(
+    keys: readonly { readonly ticker: string; readonly timestamp: string }[],
+  ): Promise<Record<string, unknown>[]> {
+    return batchGetAll(
+      opts.client,
+      { tableName: opts.tableName, keys: keys.map((k) => ({ ...k })) },
+      { what: 'ticker-data keys', note: '; the job will be retried' },
+      opts,
+    );
+  }
+
+  /**
    * Writes rows in batches of 25, re-sending `UnprocessedItems` with backoff; rows still
    * unprocessed after `maxRounds` make it throw (nothing is silently dropped).
    */
@@ -38,7 +53,7 @@ export function createTickerDataRepository(opts: TickerDataRepositoryOptions) {
     return { writeRequests };
   }
 
-  return { latestRows, putRows };
+  return { latestRows, rowsAt, putRows };
 }
 
 export type TickerDataRepository = ReturnType<typeof createTickerDataRepository>;

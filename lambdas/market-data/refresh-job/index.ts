@@ -11,13 +11,14 @@ import type {
 } from '../ports';
 import { deferJob, JobProgress } from './deferral';
 import { fetchPending } from './fetch';
-import { loadParked, readContinued, readHistory } from './history';
+import { loadParked, readContinued } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
 import type { TickerDataRow } from '../domain/ticker-rows';
 import { mergeAndWrite } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
 import { learnSplits, logSplits } from './splits';
+import { readStoredRows } from './steady-read';
 
 export * from './job';
 
@@ -56,7 +57,7 @@ export async function runRefreshJob(
   const parkedResume = input.plan !== undefined && input.parked !== undefined;
   const stored = parkedResume
     ? new Map<string, TickerDataRow[]>()
-    : await readHistory(input.tickers, deps.history, concurrency);
+    : await readStoredRows(input, { history: deps.history, concurrency, now: deps.runtime.now });
   const planned = await planJob(input, stored, deps);
   const { knownNoData } = planned;
   // A new job parks its fetched rows when there is a store (a job queued before keeps writing them).
@@ -76,6 +77,12 @@ export async function runRefreshJob(
     splits,
     deps,
   );
+  // The tickers are fresh from here on (what the freshness target measures); repricing follows.
+  deps.runtime.log('info', 'Ticker rows written', {
+    session: job.session,
+    rows: merged.rowsWritten,
+    refreshed: merged.refreshed.length,
+  });
   if (merged.noData.length > 0)
     deps.runtime.log('warn', 'Tickers without data for the session', {
       session: job.session,
