@@ -77,7 +77,8 @@ function captureJsonLines(stream: NodeJS.WriteStream, forwardOther: boolean): vo
       if (line.startsWith('{')) {
         try {
           const record = JSON.parse(line) as LogRecord;
-          if (typeof record.message === 'string') logs.push(record);
+          // benchAt: the virtual time the line was written (Powertools stamps the real time).
+          if (typeof record.message === 'string') logs.push({ ...record, benchAt: Date.now() });
           continue;
         } catch {
           // not a log line
@@ -332,8 +333,7 @@ async function main(): Promise<void> {
       if (logs.slice(logMark).some((l) => l.message === 'Refresh done')) lastDoneAt = Date.now();
       // The rows are written before the positions are repriced: the log line's (virtual) time.
       for (const l of logs.slice(logMark))
-        if (l.message === 'Ticker rows written' && typeof l.timestamp === 'string')
-          lastWrittenAt = Date.parse(l.timestamp);
+        if (l.message === 'Ticker rows written') lastWrittenAt = Number(l.benchAt);
       failures += failed.size;
       for (const m of messages) {
         if (failed.has(m.MessageId!)) {
