@@ -24,7 +24,15 @@ export type EnvKey =
   | 'POLYGON_API_KEY_SECRET'
   | 'XAI_API_URL'
   | 'XAI_MODEL'
+  | 'XAI_MAX_USD_PER_NIGHT'
   | 'XAI_API_KEY_SECRET'
+  | 'XAI_REQUESTS_PER_MINUTE'
+  | 'XAI_TOKENS_PER_MINUTE'
+  | 'XAI_TOKENS_PER_ANALYSIS'
+  | 'XAI_SECONDS_PER_ANALYSIS'
+  | 'ANALYSIS_DEADLINE_UTC'
+  | 'ANALYSIS_MAX_CONCURRENCY'
+  | 'ANALYSIS_EVENT_SOURCE_MAPPING_ID'
   | 'TRACK_RECORD_TABLE'
   | 'BENCHMARK_TICKER'
   | 'TRACK_RECORD_HORIZON';
@@ -45,7 +53,8 @@ export type DynamoAction =
  *   stage's `polygonBudgetTable`, or else the state table);
  * - `sharedRead` = read portfolios and positions (and their indexes);
  *   `positions: 'priceUpdate'`: UpdateItem of the positions' price attributes only;
- * - queues: `send` = `grantSendMessages`; secrets: read exactly that API-key secret.
+ * - queues: `send` = `grantSendMessages`; secrets: read exactly that API-key secret;
+ * - `consumerScaling`: UpdateEventSourceMapping of its pipeline's consumer mapping only.
  * test/infra/grants.test.ts pins the result for both stages.
  */
 export interface FunctionGrants {
@@ -61,6 +70,12 @@ export interface FunctionGrants {
   readonly analysisQueue?: 'send';
   readonly polygonSecret?: true;
   readonly xaiSecret?: true;
+  /**
+   * `lambda:UpdateEventSourceMapping` on its pipeline's consumer mapping only (the producer sets
+   * the consumer's maximum concurrency for the night: lambdas/analysis/throughput.ts); applied
+   * by lib/constructs/queue-pipeline.ts, which creates the mapping.
+   */
+  readonly consumerScaling?: true;
 }
 
 export interface FunctionSpec {
@@ -112,15 +127,17 @@ export const FUNCTIONS = {
       'POLYGON_API_KEY_SECRET',
     ],
     // History: Query (latest rows), BatchGetItem (the steady night's previous rows) and
-    // BatchWriteItem (rows, re-based rows included); state:
-    // parked bars (Put, then Get), the no-data memo (batch get and put), the refresh marker
-    // (a conditional Update); the budget item (conditional Update, a Get after a refusal).
+    // BatchWriteItem (rows, re-based rows included); state: parked bars (Put, then Get), the
+    // finishing cursor (Get, conditional Update), the no-data memo (batch get and put), the
+    // refresh marker (a conditional Update); the budget item (conditional Update, a Get after a
+    // refusal).
     grants: {
       sharedRead: true,
       positions: 'priceUpdate',
       tickerData: ['Query', 'BatchGetItem', 'BatchWriteItem'],
       state: {
         parked: ['GetItem', 'PutItem'],
+        finish: ['GetItem', 'UpdateItem'],
         noData: ['BatchGetItem', 'BatchWriteItem'],
         refresh: ['UpdateItem'],
       },
@@ -133,8 +150,20 @@ export const FUNCTIONS = {
     entryFile: 'analyze-portfolios.ts',
     description: 'Queues one Grok analysis per active portfolio',
     events: ['{}  (the nightly run)', 'an EventBridge scheduled event'],
-    environment: ['PORTFOLIOS_TABLE', 'POSITIONS_TABLE', 'ANALYSIS_QUEUE_URL'],
-    grants: { sharedRead: true, analysisQueue: 'send' },
+    environment: [
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'ANALYSIS_QUEUE_URL',
+      'XAI_REQUESTS_PER_MINUTE',
+      'XAI_TOKENS_PER_MINUTE',
+      'XAI_TOKENS_PER_ANALYSIS',
+      'XAI_SECONDS_PER_ANALYSIS',
+      'ANALYSIS_DEADLINE_UTC',
+      'ANALYSIS_MAX_CONCURRENCY',
+      'ANALYSIS_EVENT_SOURCE_MAPPING_ID',
+    ],
+    // It derives the consumer's concurrency from the night's work and sets it on the mapping.
+    grants: { sharedRead: true, analysisQueue: 'send', consumerScaling: true },
   },
   analyzePortfolio: {
     entryFile: 'analyze-portfolio.ts',
@@ -151,12 +180,15 @@ export const FUNCTIONS = {
       'STATE_TABLE',
       'PORTFOLIOS_TABLE',
       'POSITIONS_TABLE',
+      'ANALYSIS_QUEUE_URL',
       'XAI_API_URL',
       'XAI_MODEL',
+      'XAI_MAX_USD_PER_NIGHT',
       'XAI_API_KEY_SECRET',
     ],
     // Latest ticker rows (Query); analyses: a conditional Put, Get and Query of the newest;
-    // state: its claims (Put, Get, Update, Delete) and the paid-guard marks (Get, Update).
+    // state: its claims (Put, Get, Update, Delete), the paid-guard marks (Get, Update) and the
+    // night's spend (a conditional Update to admit a call, an Update to add its cost, a Get).
     grants: {
       sharedRead: true,
       tickerData: ['Query'],
@@ -165,8 +197,11 @@ export const FUNCTIONS = {
         analysisClaim: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
         xaiHalt: ['GetItem', 'UpdateItem'],
         paidDefect: ['GetItem', 'UpdateItem'],
+        spend: ['GetItem', 'UpdateItem'],
       },
       xaiSecret: true,
+      // An xAI 429 it cannot wait out re-queues the record with a delay (rate-limit-deferral.ts).
+      analysisQueue: 'send',
     },
   },
   checkFreshness: {

@@ -7,6 +7,8 @@
  *   npm run bench                                   # everything, writes BENCHMARKS.md
  *   npm run bench -- --sizes=10,100 --out=-         # quick look, nothing written
  *   npm run bench -- --runs=11 --skip-market        # bundles and import times only
+ *   npm run bench -- --only-analysis --out=-         # the analysis night alone (seconds)
+ *   npm run bench -- --skip-analysis                 # everything but the analysis night
  *
  * BENCH_NIGHT (ISO instant) moves the first night; default 2026-11-17T04:30:00Z (a Tuesday).
  */
@@ -20,6 +22,7 @@ import { addStage } from '../lib/app-builder';
 import { stages } from '../lib/config/stages';
 import { measureColdStarts, type ColdStartResult } from './bench/cold-start';
 import { DEFAULT_NIGHT } from './bench/constants';
+import { analysisSection, runAnalysisNights } from './bench/analysis-report';
 import { fmtDuration, renderReport, type Environment } from './bench/report';
 import type { CaseResult } from './bench/types';
 
@@ -74,15 +77,16 @@ async function main(): Promise<void> {
   const runs = Number(option('runs') ?? 7);
   const outFile = option('out') ?? path.join(repoRoot, 'BENCHMARKS.md');
 
+  const only = option('only-analysis') !== undefined;
   // Import times first, on a quiet machine.
   let cold: ColdStartResult | undefined;
-  if (!option('skip-cold-start')) {
+  if (!only && !option('skip-cold-start')) {
     progress(`bundling lambdas/handlers/*.ts and timing imports (${runs} runs each)…`);
     cold = await measureColdStarts(repoRoot, runs);
   }
 
   const cases: CaseResult[] = [];
-  if (!option('skip-market')) {
+  if (!only && !option('skip-market')) {
     for (const n of sizes) {
       progress(`${n} tickers: first night and steady-state night…`);
       const t = performance.now();
@@ -116,7 +120,12 @@ async function main(): Promise<void> {
     benchRealMs: performance.now() - started,
     loadAverage: [loadBefore, os.loadavg()[0]],
   };
-  const report = renderReport(env, cases, cold, prodAlarmCount());
+  let analysis: string[] | undefined;
+  if (!option('skip-analysis')) {
+    progress('analysis night: 1,000, 10,000 and 100,000 portfolios on a simulated clock…');
+    analysis = analysisSection(runAnalysisNights());
+  }
+  const report = renderReport(env, cases, cold, prodAlarmCount(), analysis);
   process.stdout.write(`${report}\n`);
   if (outFile !== '-') {
     writeFileSync(outFile, `${report}\n`);

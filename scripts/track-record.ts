@@ -9,11 +9,12 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getStageConfig } from '../lib/config/stages';
 import { startLocalDynamo } from '../sim/local-dynamo';
 import { defaultLocalTableNames } from '../sim/local-tables';
 import { repoRoot } from './lib/bundles';
+import { scanAll } from './lib/night-report';
 import {
   bestAndWorst,
   callsInWindow,
@@ -23,15 +24,6 @@ import {
 } from './lib/track-record-report';
 
 const USAGE = `Usage: npm run track-record -- [--stage local|dev|prod] [--data-dir DIR] [--region R]`;
-
-async function scanAll(
-  doc: DynamoDBDocumentClient,
-  input: Parameters<typeof paginateScan>[1],
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for await (const page of paginateScan({ client: doc }, input)) items.push(...(page.Items ?? []));
-  return items;
-}
 
 async function tables(stage: string, dataDir: string, region?: string) {
   if (stage === 'local') {

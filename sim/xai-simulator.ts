@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { nextTradingDay } from '../lambdas/market-data/domain/market-calendar';
 import { syntheticAgg } from './polygon-simulator';
+import { XaiRateWindow, type XaiRateLimits } from './xai-rate-window';
 
 /**
  * A local stand-in for `POST https://api.x.ai/v1/chat/completions` (SIMULATED, not Grok).
@@ -56,6 +57,15 @@ export interface XaiSimulatorOptions {
    * the scores stay those of RSI and MA50 alone; `npm start` turns it on with the horizon.
    */
   readonly signalSessions?: number;
+  /**
+   * xAI's per-minute limits to enforce (sim/xai-rate-window.ts): a request over either is
+   * answered 429 with xAI's body and a `Retry-After`. Unlimited when absent.
+   */
+  readonly limits?: XaiRateLimits;
+  /** Milliseconds before each admitted answer (xAI's latency, e.g. 8-20 s). @default none */
+  readonly latencyMs?: () => number;
+  /** Clock of the rate window, Unix ms. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** A running simulator. */
@@ -142,6 +152,8 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
     options: rest,
   }));
   let sequence = 0;
+  const window = options.limits && new XaiRateWindow(options.limits);
+  const now = options.now ?? Date.now;
 
   const nextMode = (): ScheduledMode => {
     const head = queue[0];
@@ -195,6 +207,21 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
     if (invalid) return sendJson(res, invalid.status, { code: invalid.code, error: invalid.error });
 
     const model = body.model as string;
+    const admission = window?.admit(now(), requestTokens(body));
+    if (admission && !admission.ok) {
+      const what = admission.limit === 'rpm' ? 'requests' : 'tokens';
+      return sendJson(
+        res,
+        429,
+        {
+          code: RESOURCE_EXHAUSTED,
+          error: `Too many requests: your team ${SIM_TEAM_ID} has exceeded its ${what} per minute for model ${model}. Please retry later.`,
+        },
+        { 'retry-after': String(admission.retryAfterSeconds) },
+      );
+    }
+    const latency = options.latencyMs?.() ?? 0;
+    if (latency > 0 && !(await delay(latency, res))) return;
     const scheduled = nextMode();
     switch (scheduled.mode) {
       case 'rate-limited':
@@ -266,6 +293,16 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
         server.closeAllConnections();
       }),
   };
+}
+
+/** Tokens a request counts against the limit: its prompt and the most it may complete. */
+function requestTokens(body: Record<string, unknown>): number {
+  const messages = body.messages as { content: string }[];
+  const chars =
+    messages.reduce((n, m) => n + m.content.length, 0) +
+    JSON.stringify(body.response_format ?? '').length;
+  const most = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : 0;
+  return tokens(chars) + most;
 }
 
 function validateRequest(

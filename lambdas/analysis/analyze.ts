@@ -16,6 +16,7 @@ import { normaliseTicker } from '../platform/events';
 import { errorText } from '../platform/text';
 import { AnalysisFailedError, XAI_KINDS } from './failures';
 import { withPaidGuard } from './paid-guard';
+import { admitCall, recordSpend } from './spend-cap';
 import {
   isCompletionFailure,
   type AnalysisObservability,
@@ -164,7 +165,7 @@ async function scorePortfolio(
     dataAsOf,
     stale: summary.stale,
   });
-  const completion = await askXai(id, prompt, deps);
+  const completion = await askXai(id, prompt, opts, deps);
   const answer = parseAnalysisAnswer(completion.content, prompt.tickersToScore);
   if (!answer.ok) {
     throw new AnalysisFailedError(
@@ -194,12 +195,17 @@ async function scorePortfolio(
   );
 }
 
-/** One completion; usage is counted, billed or not, and a failure is mapped by its kind. */
+/**
+ * One completion, if the night's spend cap admits it (spend-cap.ts); usage is counted and its
+ * cost added to the night's spend, billed answer or failed one, and a failure is mapped by kind.
+ */
 async function askXai(
   id: string,
   prompt: AnalysisPrompt,
+  opts: AnalysisOptions,
   deps: AnalyzePortfolioDeps,
 ): Promise<CompletionResult> {
+  const night = await admitCall({ portfolioId: id, queued: opts.queued, force: opts.force }, deps);
   let completion: CompletionResult;
   try {
     completion = await deps.xai.complete({
@@ -214,12 +220,19 @@ async function askXai(
     const failure = isCompletionFailure(err) ? err : undefined;
     const kind = failure?.kind ?? 'other';
     if (failure?.usage) countUsage(failure.usage, deps.obs);
+    await recordSpend(id, night, failure?.usage, deps);
     if (kind === 'auth') deps.obs.count('XaiAuthErrors', 1);
     if (kind === 'credits-exhausted') deps.obs.count('XaiCreditsExhausted', 1);
-    const failureKind = XAI_KINDS[kind] ?? 'internal';
-    throw new AnalysisFailedError(failureKind, errorText(err), id, { cause: err });
+    // A 429 that is a rate limit (not credits: those are `credits-exhausted`) is paced, not failed.
+    const rateLimited = kind === 'unavailable' && failure?.status === 429;
+    const failureKind = rateLimited ? 'xai-rate-limited' : (XAI_KINDS[kind] ?? 'internal');
+    throw new AnalysisFailedError(failureKind, errorText(err), id, {
+      cause: err,
+      retryAfterMs: failure?.retryAfterMs,
+    });
   }
   countUsage(completion.usage, deps.obs);
+  await recordSpend(id, night, completion.usage, deps);
   return completion;
 }
 

@@ -17,6 +17,7 @@ export type AnalysisFailureKind =
   | 'too-many-holdings'
   | 'in-progress'
   | 'xai-unavailable'
+  | 'xai-rate-limited'
   | 'xai-auth'
   | 'xai-credits-exhausted'
   | 'xai-bad-request'
@@ -24,6 +25,7 @@ export type AnalysisFailureKind =
   | 'xai-truncated'
   | 'xai-bad-response'
   | 'invalid-answer'
+  | 'spend-cap'
   | 'internal';
 
 /**
@@ -46,6 +48,9 @@ const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   'too-many-holdings': 'poison',
   'in-progress': 'wait',
   'xai-unavailable': 'retry',
+  // A 429 rate limit is re-queued with a delay by the batch flow (flows.ts, deferRateLimited)
+  // and not counted as a failure; only past MAX_RATE_LIMIT_DEFERRALS does it retry as a failure.
+  'xai-rate-limited': 'retry',
   'xai-auth': 'retry',
   'xai-credits-exhausted': 'retry',
   'xai-bad-request': 'retry',
@@ -53,6 +58,9 @@ const DISPOSITION: Record<AnalysisFailureKind, Disposition> = {
   'xai-truncated': 'retry',
   'xai-bad-response': 'retry',
   'invalid-answer': 'retry',
+  // The night's xAI spend reached its cap (spend-cap.ts): acknowledged, counted as
+  // AnalysesSkippedBudget; the queue consumer reports one WARN line per invocation.
+  'spend-cap': 'skip',
   internal: 'retry',
 };
 
@@ -67,10 +75,14 @@ export class AnalysisFailedError extends Error {
     readonly kind: AnalysisFailureKind,
     message: string,
     readonly portfolioId?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** How long xAI asked to wait (`Retry-After` of a 429), ms. */
+  readonly retryAfterMs?: number;
 
   /** What a queue-triggered invocation does with the record. */
   get disposition(): Disposition {
@@ -118,7 +130,7 @@ export function reportFailure(
     ...context,
   };
   if (failure.disposition === 'skip') {
-    deps.count('AnalysesSkipped', 1);
+    deps.count(failure.kind === 'spend-cap' ? 'AnalysesSkippedBudget' : 'AnalysesSkipped', 1);
     deps.log('warn', `Analysis skipped (${failure.kind})`, data);
   } else if (failure.disposition === 'wait') {
     deps.log(

@@ -3,6 +3,7 @@ import { analysisFanOutConfig } from './config';
 import type { AnalysisQueue, AnalyzePortfoliosDeps, PortfolioDirectory } from './ports';
 import { sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
+import { createConsumerScaler, lambdaClient } from './adapters/consumer-scaler';
 import { flowObservability } from '../platform/observability';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
@@ -10,7 +11,7 @@ import { reportInvalidRecords } from '../portfolios/records';
 /**
  * Builds `analyzePortfolios`' dependencies from the environment contract, once per cold start.
  * A module of its own, apart from `wiring.ts`, so the fan-out bundles neither the xAI HTTP client
- * nor the secrets code.
+ * nor the secrets code. The Lambda client is only its UpdateEventSourceMapping command.
  */
 export function createAnalyzePortfoliosDeps(
   env: NodeJS.ProcessEnv = process.env,
@@ -30,5 +31,16 @@ export function createAnalyzePortfoliosDeps(
     obs: flowObservability,
     newRunId: randomUUID,
     concurrency: 16,
+    pacing: {
+      limits: config.pacing,
+      now: Date.now,
+      scaler:
+        config.eventSourceMappingId === undefined
+          ? undefined
+          : createConsumerScaler({
+              client: lambdaClient(),
+              mappingId: config.eventSourceMappingId,
+            }),
+    },
   };
 }

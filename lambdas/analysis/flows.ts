@@ -5,6 +5,8 @@ import { analyzePortfolio } from './analyze';
 import { echo } from './domain/user-text';
 import { AnalysisFailedError, reportFailure, toFailure } from './failures';
 import type { AnalyzePortfolioDeps } from './ports';
+import { reportBudgetSkips, SpendCapReachedError } from './spend-cap';
+import { deferRateLimited } from './rate-limit-deferral';
 import {
   analysisMessageSchema,
   type AnalysisMessage,
@@ -55,13 +57,19 @@ export async function analyzePortfolioFlow(
   }
 }
 
-/** One portfolio per record; a failure is retried when its disposition says `retry` or `wait`. */
-function analyzeBatch(
+/**
+ * One portfolio per record; a failure is retried when its disposition says `retry` or `wait`,
+ * except an xAI rate limit, which is re-queued with a delay (rate-limit-deferral.ts). A record
+ * skipped because the night's spend cap is reached is acknowledged and counted, and the
+ * invocation logs one WARN line for all of them (spend-cap.ts).
+ */
+async function analyzeBatch(
   records: readonly SqsRecordLike[],
   deps: AnalyzePortfolioDeps,
 ): Promise<BatchAnalysisResult> {
   const { obs } = deps;
-  return processQueueBatch<AnalysisMessage>(records, {
+  const overBudget: SpendCapReachedError[] = [];
+  const result = await processQueueBatch<AnalysisMessage>(records, {
     schema: analysisMessageSchema,
     malformed: (record: QueueRecord, problem: MalformedProblem) => {
       obs.count('MalformedMessages', 1);
@@ -83,7 +91,16 @@ function analyzeBatch(
       }
       const runId = message.runId ?? `sqs-${record.messageId}`;
       const opts = { force: message.force ?? false, runId, queued: true };
-      return analyzePortfolio(portfolio, opts, deps);
+      try {
+        return await analyzePortfolio(portfolio, opts, deps);
+      } catch (err) {
+        if (err instanceof SpendCapReachedError) {
+          overBudget.push(err);
+          return undefined;
+        }
+        if (await deferRateLimited(err, message, deps)) return undefined;
+        throw err;
+      }
     },
     failed: (err, message, record) => {
       const failure = reportFailure(toFailure(err, message.portfolioId), obs, {
@@ -96,6 +113,8 @@ function analyzeBatch(
         : 'acknowledge';
     },
   });
+  reportBudgetSkips(overBudget, obs);
+  return result;
 }
 
 /** The portfolio a manual invocation names, by id or by a name only one portfolio has. */

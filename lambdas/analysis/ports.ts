@@ -2,6 +2,7 @@ import type { FlowLog, FlowObservability, MetricName } from '../platform/metrics
 import { UpstreamError } from '../platform/upstream-error';
 import type { Portfolio } from '../portfolios/portfolio-repository';
 import type { PositionRecord } from './domain/holdings';
+import type { PacingLimits } from './throughput';
 import type {
   AnalysisMessage,
   AnalysisRow,
@@ -11,6 +12,7 @@ import type {
   CompletionResult,
   CompletionUsage,
   FailureMark,
+  SpendAdmission,
 } from './types';
 
 /**
@@ -24,8 +26,12 @@ export type AnalysisMetric = Extract<
   | 'PortfoliosFound'
   | 'AnalysesQueued'
   | 'PortfoliosWithoutPositions'
+  | 'AnalysisConcurrency'
+  | 'ConcurrencyUpdateFailures'
+  | 'AnalysesDeferred'
   | 'AnalysesStored'
   | 'AnalysesSkipped'
+  | 'AnalysesSkippedBudget'
   | 'AnalysisFailures'
   | 'MalformedMessages'
   | 'XaiPromptTokens'
@@ -100,6 +106,14 @@ export interface FailureMarks {
   failureMark(key: string): Promise<FailureMark | undefined>;
 }
 
+/** The night's xAI spend against its cap (state table; lambdas/analysis/spend-cap.ts). */
+export interface NightSpend {
+  /** Lets one call through unless the night's spend reached the cap (atomic check and count). */
+  admit(night: string, capUsd: number, now: number): Promise<SpendAdmission>;
+  /** Adds a billed cost to the night's spend; returns the new total. */
+  addSpend(night: string, usd: number, now: number): Promise<number>;
+}
+
 /** Claims and rows: one repository implements both. */
 export type AnalysisStore = ClaimStore & AnalysisRows;
 
@@ -131,6 +145,20 @@ export interface AnalysisRuntime {
   readonly newId: () => string;
   /** Ticker-data look-ups in flight at once. */
   readonly concurrency: number;
+  /** The night's xAI spending cap, USD (`XAI_MAX_USD_PER_NIGHT`); undefined: no cap. */
+  readonly spendCapUsd?: number;
+}
+
+/** Sets the analysis consumer's event source maximum concurrency (UpdateEventSourceMapping). */
+export interface ConsumerScaler {
+  setMaximumConcurrency(concurrency: number): Promise<void>;
+}
+
+/** The night's pacing: the stage's limits, the clock, and the mapping to scale (when deployed). */
+export interface AnalysisPacing {
+  readonly limits: PacingLimits;
+  readonly now: () => number;
+  readonly scaler?: ConsumerScaler;
 }
 
 /** What `analyzePortfoliosFlow` needs. */
@@ -141,6 +169,13 @@ export interface AnalyzePortfoliosDeps {
   readonly newRunId: () => string;
   /** Position look-ups in flight at once. */
   readonly concurrency: number;
+  /** Derives and sets the consumer's concurrency from the night's work; absent = fixed. */
+  readonly pacing?: AnalysisPacing;
+}
+
+/** The analysis queue, to re-queue a rate-limited analysis with a delay (0-900 s). */
+export interface AnalysisRequeue {
+  send(message: AnalysisMessage, delaySeconds: number): Promise<void>;
 }
 
 /** What `analyzePortfolioFlow` needs. */
@@ -149,7 +184,10 @@ export interface AnalyzePortfolioDeps {
   readonly marketRows: MarketRows;
   readonly store: AnalysisStore;
   readonly marks: FailureMarks;
+  readonly spend: NightSpend;
   readonly xai: Completions;
   readonly runtime: AnalysisRuntime;
   readonly obs: AnalysisObservability;
+  /** Re-queues rate-limited records with a delay; absent = they retry as failures. */
+  readonly requeue?: AnalysisRequeue;
 }

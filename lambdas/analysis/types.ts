@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../platform/zod';
 import type { BatchResult } from '../platform/sqs-batch';
 
 /**
@@ -10,9 +10,11 @@ import type { BatchResult } from '../platform/sqs-batch';
 /** Body of a `portfolio-analysis-queue` message. */
 export const analysisMessageSchema = z.object({
   v: z.literal(1),
-  portfolioId: z.string().trim().min(1).max(100),
-  runId: z.string().min(1).max(100).optional(),
-  force: z.boolean().optional(),
+  portfolioId: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+  runId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  force: z.optional(z.boolean()),
+  /** Times the analysis was re-queued after xAI rate limits (flows.ts, deferRateLimited). */
+  deferrals: z.optional(z.int().check(z.minimum(0), z.maximum(1_000))),
 });
 
 /** One queued analysis. */
@@ -25,6 +27,10 @@ export interface AnalyzePortfoliosResult {
   readonly found: number;
   readonly queued: number;
   readonly skipped: { readonly noPositions: number };
+  /** The consumer concurrency derived for the night (lambdas/analysis/throughput.ts). */
+  readonly concurrency?: number;
+  /** When the night is expected to finish at that concurrency, ISO. */
+  readonly expectedFinish?: string;
 }
 
 /** Result of trying to claim an analysis key. */
@@ -42,6 +48,11 @@ export interface FailureMark {
   /** Unix ms until which the mark holds. */
   readonly holdUntil: number;
 }
+
+/** Whether the night's spend cap lets one more xAI call through (lambdas/analysis/spend-cap.ts). */
+export type SpendAdmission =
+  | { readonly admitted: true }
+  | { readonly admitted: false; readonly spentUsd: number; readonly capUsd: number };
 
 /** Request for a claim. */
 export interface ClaimRequest {

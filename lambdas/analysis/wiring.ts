@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { createAnalysisRepository } from './adapters/analysis-repository';
-import { documentClient } from '../platform/aws-clients';
+import { documentClient, sqsClient } from '../platform/aws-clients';
+import { createJobQueue } from '../platform/job-queue';
 import { portfolioRepositoryFor } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
 import { createTickerDataRepository } from '../market-data/adapters/ticker-data-repository';
 import { createXaiClient } from './adapters/xai-client';
+import { createSpendLedger } from './adapters/spend-ledger';
 import type {
+  AnalysisRequeue,
   AnalysisStore,
   AnalyzePortfolioDeps,
   Completions,
   FailureMarks,
   MarketRows,
+  NightSpend,
   PortfolioReader,
 } from './ports';
 import { analysisConfig } from './config';
@@ -35,6 +39,10 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     analysesTable: config.analysesTable,
     stateTable: config.stateTable,
   }) satisfies AnalysisStore & FailureMarks;
+  const spend = createSpendLedger({
+    client: plain,
+    stateTable: config.stateTable,
+  }) satisfies NightSpend;
   const marketRows = createTickerDataRepository({
     client: plain,
     tableName: config.tickerDataTable,
@@ -52,6 +60,11 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
     logger,
   }) satisfies Completions;
 
+  const requeue: AnalysisRequeue | undefined =
+    config.analysisQueueUrl === undefined
+      ? undefined
+      : createJobQueue({ client: sqsClient(), queueUrl: config.analysisQueueUrl });
+
   const forInvocation = (context?: Context): AnalyzePortfolioDeps => {
     remaining = () => context?.getRemainingTimeInMillis() ?? 180_000;
     return {
@@ -59,6 +72,7 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
       marketRows,
       store,
       marks: store,
+      spend,
       xai,
       runtime: {
         model: config.xaiModel,
@@ -66,8 +80,10 @@ export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env)
         remainingMs: () => remaining(),
         newId: randomUUID,
         concurrency: 8,
+        spendCapUsd: config.xaiMaxUsdPerNight,
       },
       obs: flowObservability,
+      requeue,
     };
   };
 

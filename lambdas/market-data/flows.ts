@@ -8,6 +8,7 @@ import {
 import { latestCompletedSession } from './domain/market-calendar';
 import { processQueueBatch, type BatchResult } from '../platform/sqs-batch';
 import { errorText } from '../platform/text';
+import * as z from '../platform/zod';
 import type { HeldPositions, JobSender, Observability, RefreshMarker } from './ports';
 import {
   MAX_TICKERS_PER_JOB,
@@ -169,9 +170,11 @@ export async function processTickerFlow(
   }
   return processQueueBatch(event.records, {
     // A session after the latest completed one could only defer until MAX_DEFERRALS: malformed too.
-    schema: refreshJobSchema.refine(
-      (job) => job.session <= latestCompletedSession(deps.job.runtime.now()),
-      { message: 'is after the latest completed session (not yet traded)', path: ['session'] },
+    schema: refreshJobSchema.check(
+      z.refine((job) => job.session <= latestCompletedSession(deps.job.runtime.now()), {
+        message: 'is after the latest completed session (not yet traded)',
+        path: ['session'],
+      }),
     ),
     malformed: (record, problem) => {
       obs.count('MalformedMessages', 1);

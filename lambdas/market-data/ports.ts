@@ -85,6 +85,17 @@ export interface ParkedRows {
   load(jobKey: string, id: string): Promise<TickerDataRow[]>;
 }
 
+/**
+ * How far the finishing invocations of a parked job have written its rows (the finishing cursor
+ * in the state table): the count of the job's tickers, in message order, with every row written.
+ */
+export interface FinishCursor {
+  /** 0 when the job has not started writing. */
+  load(jobKey: string): Promise<number>;
+  /** Moves the cursor from `from` to `to`; false when another invocation moved it first. */
+  advance(jobKey: string, from: number, to: number): Promise<boolean>;
+}
+
 /** Writes fresh prices onto the positions of active portfolios (the portfolio repository). */
 export interface PositionPrices {
   reprice(prices: ReadonlyMap<string, { price: number; asOf: string }>): Promise<RepriceSummary>;

@@ -5,6 +5,7 @@ import { documentClient, sqsClient } from '../platform/aws-clients';
 import { createJobQueue } from '../platform/job-queue';
 import { createNoDataMemo } from './adapters/no-data-memo';
 import { createParkedRows } from './adapters/parked-rows';
+import { createFinishCursor } from './adapters/finish-cursor';
 import { createPortfolioRepository } from '../portfolios/portfolio-repository';
 import { reportInvalidRecords } from '../portfolios/records';
 import { createRequestBudget, type RequestBudget } from './adapters/request-budget';
@@ -13,6 +14,7 @@ import { createTickerDataRepository } from './adapters/ticker-data-repository';
 import type { ProcessTickerDeps } from './flows';
 import type {
   Deferrals,
+  FinishCursor,
   HeldPositions,
   JobRuntime,
   NoDataMemo,
@@ -57,6 +59,11 @@ export function createProcessTickerDeps(
       client: plainClient,
       tableName: config.stateTable,
     }) satisfies ParkedRows,
+    // How far a parked job's finishing invocations have written (one chunk at a time).
+    finishCursor: createFinishCursor({
+      client: plainClient,
+      tableName: config.stateTable,
+    }) satisfies FinishCursor,
     positions: createPortfolioRepository({
       client: documentClient(true),
       portfoliosTable: config.portfoliosTable,

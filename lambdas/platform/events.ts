@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 import { grouped } from './text';
 import { normaliseTicker } from './ticker';
 
@@ -39,11 +39,11 @@ const sqsEvent = z.object({
         messageId: z.string(),
         body: z.string(),
         eventSource: z.literal('aws:sqs'),
-        attributes: z.record(z.string(), z.string()).optional(),
-        messageAttributes: z.record(z.string(), z.unknown()).optional(),
+        attributes: z.optional(z.record(z.string(), z.string())),
+        messageAttributes: z.optional(z.record(z.string(), z.unknown())),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 export type SqsRecordLike = z.infer<typeof sqsEvent>['Records'][number];
@@ -75,16 +75,15 @@ export function parseProcessTickersEvent(event: unknown): ProcessTickersEvent {
   if (scheduled.success) return { kind: 'nightly', scheduledAt: scheduled.data.time };
   if (isObject(event) && 'tickers' in event) {
     const parsed = z
-      .object({
-        tickers: z
-          .array(z.unknown())
-          .min(1, 'must list at least one ticker')
-          .max(MAX_TICKERS_PER_MANUAL_RUN, {
+      .strictObject({
+        tickers: z.array(z.unknown()).check(
+          z.minLength(1, 'must list at least one ticker'),
+          z.maxLength(MAX_TICKERS_PER_MANUAL_RUN, {
             error: (iss) =>
               `lists ${Array.isArray(iss.input) ? grouped(iss.input.length) : 'too many'} tickers, more than the ${grouped(MAX_TICKERS_PER_MANUAL_RUN)} one invocation accepts (MAX_TICKERS_PER_MANUAL_RUN); nothing was queued: split the list across several invocations, or send {} to refresh every held ticker`,
           }),
+        ),
       })
-      .strict()
       .safeParse(event);
     if (!parsed.success) fail('processTickers', expected, event, describe(parsed.error.issues));
     return { kind: 'tickers', tickers: parsed.data.tickers as string[] };
@@ -101,7 +100,7 @@ export function parseProcessTickerEvent(event: unknown): ProcessTickerEvent {
   const sqs = sqsEvent.safeParse(event);
   if (sqs.success) return { kind: 'sqs', records: sqs.data.Records };
   if (isObject(event) && 'ticker' in event) {
-    const parsed = z.object({ ticker: z.string() }).strict().safeParse(event);
+    const parsed = z.strictObject({ ticker: z.string() }).safeParse(event);
     if (!parsed.success) fail('processTicker', expected, event, describe(parsed.error.issues));
     const t = normaliseTicker(parsed.data.ticker);
     if (!t.ok) fail('processTicker', expected, event, t.reason);
@@ -146,18 +145,14 @@ export function parseAnalyzePortfolioEvent(event: unknown): AnalyzePortfolioEven
   if (isObject(event) && ('portfolio_id' in event || 'portfolio_name' in event)) {
     const parsed = z
       .union([
-        z
-          .object({
-            portfolio_id: z.string().trim().min(1).max(100),
-            force: z.boolean().optional(),
-          })
-          .strict(),
-        z
-          .object({
-            portfolio_name: z.string().trim().min(1).max(100),
-            force: z.boolean().optional(),
-          })
-          .strict(),
+        z.strictObject({
+          portfolio_id: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+          force: z.optional(z.boolean()),
+        }),
+        z.strictObject({
+          portfolio_name: z.string().check(z.trim(), z.minLength(1), z.maxLength(100)),
+          force: z.optional(z.boolean()),
+        }),
       ])
       .safeParse(event);
     if (!parsed.success) {

@@ -30,9 +30,17 @@ export const METRICS = {
   // analysis
   PortfoliosFound: { unit: 'Count', help: 'active portfolios found' },
   AnalysesQueued: { unit: 'Count', help: 'portfolios queued for analysis' },
+  // analysis pacing (lambdas/analysis/throughput.ts, issue 17)
+  AnalysisConcurrency: { unit: 'Count', help: 'consumer concurrency derived for the night' },
+  ConcurrencyUpdateFailures: { unit: 'Count', help: 'failed sets of the consumer concurrency' },
+  AnalysesDeferred: { unit: 'Count', help: 'analyses re-queued with a delay after xAI 429s' },
   PortfoliosWithoutPositions: { unit: 'Count', help: 'active portfolios with no positions' },
   AnalysesStored: { unit: 'Count', help: 'analyses stored' },
   AnalysesSkipped: { unit: 'Count', help: 'analyses not needed (already done)' },
+  AnalysesSkippedBudget: {
+    unit: 'Count',
+    help: 'queued analyses not sent: the night reached its xAI spending cap',
+  },
   AnalysisFailures: { unit: 'Count', help: 'analyses that failed' },
   XaiPromptTokens: { unit: 'Count', help: 'prompt tokens billed' },
   XaiCompletionTokens: { unit: 'Count', help: 'completion tokens billed' },

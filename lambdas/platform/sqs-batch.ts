@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from './zod';
 
 /**
  * The one SQS batch loop of both queue consumers. Each record is parsed against the message
@@ -27,7 +27,7 @@ export type MalformedProblem = string | string[];
 /** Parses one message body; never throws. */
 export function parseQueueMessage<T>(
   record: QueueRecord,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
 ): { ok: true; message: T } | { ok: false; problem: MalformedProblem } {
   let body: unknown;
   try {
@@ -46,7 +46,7 @@ export function parseQueueMessage<T>(
 }
 
 export interface BatchConsumer<T> {
-  readonly schema: z.ZodType<T>;
+  readonly schema: z.ZodMiniType<T>;
   /** Logs and counts a message that cannot be read; it is acknowledged. */
   readonly malformed: (record: QueueRecord, problem: MalformedProblem) => void;
   readonly process: (message: T, record: QueueRecord) => Promise<unknown>;

@@ -12,6 +12,8 @@ export const STATE_PREFIX = {
   budget: 'budget#',
   /** Bars a deferred refresh job parked until its last invocation. */
   parked: 'parked#',
+  /** How far the finishing invocations of a parked job have written its rows (a cursor). */
+  finish: 'finish#',
   /** The no-data memo: one item per symbol. */
   noData: 'nodata#',
   /** The refresh marker (newest refreshed session). */
@@ -22,6 +24,8 @@ export const STATE_PREFIX = {
   xaiHalt: 'xai-halt#',
   /** An analysis whose paid answers kept failing. */
   paidDefect: 'paid-defect#',
+  /** The night's xAI spend against its cap (`spend#xai#<YYYY-MM-DD>`, the UTC day). */
+  spend: 'spend#',
 } as const;
 
 export type StatePurpose = keyof typeof STATE_PREFIX;
@@ -38,6 +42,8 @@ export const stateKeys = {
   budget: (name: string, key: string) => `${STATE_PREFIX.budget}${name}#${apiKeyHash(key)}`,
   parked: (jobKey: string, blobId: string, chunk: number) =>
     `${STATE_PREFIX.parked}${jobKey}#${blobId}#${chunk}`,
+  /** One item per parked job (`jobKey` as for `parked`). */
+  finish: (jobKey: string) => `${STATE_PREFIX.finish}${jobKey}`,
   noData: (ticker: string) => `${STATE_PREFIX.noData}${ticker}`,
   refreshMarker: () => `${STATE_PREFIX.refresh}latest`,
   analysisClaim: (parts: {
@@ -50,4 +56,6 @@ export const stateKeys = {
   xaiHalt: (runId: string) => `${STATE_PREFIX.xaiHalt}${runId}`,
   /** Keyed by the analysis claim key, under its own prefix. */
   paidDefect: (claimKey: string) => `${STATE_PREFIX.paidDefect}${claimKey}`,
+  /** One upstream's spend of one night (`night` = the UTC day, `YYYY-MM-DD`). */
+  spend: (upstream: string, night: string) => `${STATE_PREFIX.spend}${upstream}#${night}`,
 } as const;

@@ -7,6 +7,7 @@
 export type StageName = 'dev' | 'prod';
 
 import type { FunctionName } from '../functions';
+import type { PacingLimits } from '../../lambdas/analysis/throughput';
 
 /** The functions of the service (the four of SYSTEM.md plus the freshness check): lib/functions.ts. */
 export type { FunctionName } from '../functions';
@@ -122,6 +123,21 @@ export interface StageConfig {
   /** The Grok model id (config, not code: xAI retires model ids). */
   readonly xaiModel: string;
   /**
+   * The night's xAI spending cap, USD (`XAI_MAX_USD_PER_NIGHT` of analyzePortfolio): once the
+   * night's billed cost reaches it, queued portfolios are not sent (lambdas/analysis/spend-cap.ts,
+   * README "Operate" for the overshoot bound and how to raise it).
+   */
+  readonly xaiMaxUsdPerNight: number;
+  /**
+   * How the analysis night is paced (issue 17): xAI's limits of the stage's team (requests and
+   * tokens per minute), the measured seconds and tokens per analysis, the deadline (`HH:MM` UTC)
+   * and the most concurrent analyses the stage may use (its share of the account's Lambda
+   * concurrency). analyzePortfolios derives the consumer's maximum concurrency from these and
+   * the night's portfolios (lambdas/analysis/throughput.ts); `analysisQueue.maxConcurrency` is
+   * only what a deploy starts from.
+   */
+  readonly analysisPacing: Omit<PacingLimits, 'limitHeadroom' | 'planningFactor'>;
+  /**
    * The CDK bootstrap qualifier of the stage (`cdk bootstrap --qualifier`; ≤ 10 lower-case
    * letters and digits). Each stage has its own, so that where dev and prod share an account
    * each deploys through its own bootstrap roles and narrowed execution policy
@@ -190,6 +206,21 @@ const consumer: QueueConsumerConfig = {
   maxMessageAgeSeconds: 3600,
 };
 
+/**
+ * xAI's published team-tier limits (1,800 requests, 10M tokens a minute); about 15 s and 8,000
+ * tokens per analysis of a 20-holding portfolio (grok-4.3, reasoning); the US open. 100
+ * concurrent analyses leave 900 of the default 1,000 account concurrency to everything else and
+ * carry 400 analyses a minute: 100,000 portfolios in about 4 h 10 min.
+ */
+const analysisPacing = {
+  requestsPerMinute: 1_800,
+  tokensPerMinute: 10_000_000,
+  tokensPerAnalysis: 8_000,
+  secondsPerAnalysis: 15,
+  deadlineUtc: '13:30',
+  maxConcurrency: 100,
+} as const;
+
 /** What every stage shares; each entry below states only how it differs. */
 const defaults = (stage: StageName) =>
   ({
@@ -204,6 +235,9 @@ const defaults = (stage: StageName) =>
     polygonBaseUrl: 'https://api.polygon.io',
     xaiApiUrl: 'https://api.x.ai/v1/chat/completions',
     xaiModel: 'grok-4.3',
+    // About 100 analyses at ~$0.01 each: dev runs a handful of test portfolios.
+    xaiMaxUsdPerNight: 2,
+    analysisPacing,
     bootstrapQualifier: `zsm${stage}`,
     benchmarkTicker: 'SPY',
     trackRecordHorizon: 5,
@@ -219,6 +253,8 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
       freshnessCheck: { enabled: false, cron: freshnessCron },
       trackRecord: { enabled: false, cron: trackRecordCron },
     },
+    // Dev nights are rehearsals with a handful of portfolios: a small share of the account.
+    analysisPacing: { ...analysisPacing, maxConcurrency: 10 },
     ownedTables: 'create',
     removalPolicy: 'destroy',
     logRetentionDays: 14,
@@ -232,8 +268,11 @@ export const stages: Readonly<Record<StageName, StageConfig>> = {
       freshnessCheck: { enabled: true, cron: freshnessCron },
       trackRecord: { enabled: true, cron: trackRecordCron },
     },
-    // 5 concurrent Grok calls of ~20 s each analyse 1,000 portfolios in about an hour.
+    // Where a night starts before analyzePortfolios sets the concurrency derived from its work
+    // (analysisPacing): 5 concurrent Grok calls of ~15 s analyse 1,000 portfolios in under an hour.
     analysisQueue: { ...consumer, maxConcurrency: 5 },
+    // 2.5 × a 1,000-portfolio night at ~$0.01 an analysis: room to grow, a ceiling for a loop.
+    xaiMaxUsdPerNight: 25,
     // ticker-data-prod and portfolio-analyses-prod already exist (created outside this stack).
     ownedTables: 'reference',
     removalPolicy: 'retain',

@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { StageConfig } from '../config/stages';
-import type { FunctionName } from '../functions';
+import { functionSpec, type FunctionName } from '../functions';
 import type { IngestSchedules } from './ingest-schedules';
 import { createServiceFunction, type ServiceBase, type ServiceQueues } from './service-functions';
 import { WorkQueue } from './work-queue';
@@ -59,17 +60,32 @@ export class QueuePipeline {
     const queues: ServiceQueues = { [spec.queue.role]: this.workQueue };
     this.producer = createServiceFunction(base, producer, queues);
     this.consumer = createServiceFunction(base, consumer, queues);
-    this.consumer.addEventSource(
-      new lambdaEventSources.SqsEventSource(this.workQueue.queue, {
-        batchSize: consumerConfig.batchSize,
-        maxConcurrency: consumerConfig.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    const source = new lambdaEventSources.SqsEventSource(this.workQueue.queue, {
+      batchSize: consumerConfig.batchSize,
+      maxConcurrency: consumerConfig.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.consumer.addEventSource(source);
+    if (functionSpec(producer).grants.consumerScaling) this.letProducerScale(source);
     schedules.add(spec.rule.id, {
       description: `${spec.rule.what} (${config.stage})`,
       schedule: config.schedules[spec.rule.schedule],
       target: this.producer,
     });
+  }
+
+  /**
+   * The producer sets the consumer's maximum concurrency for the night (issue 17: derived from
+   * the work, lambdas/analysis/throughput.ts): it gets the mapping's UUID and may update that one
+   * mapping, nothing else. The template's `maxConcurrency` is the floor a deploy starts from.
+   */
+  private letProducerScale(source: lambdaEventSources.SqsEventSource): void {
+    this.producer.addEnvironment('ANALYSIS_EVENT_SOURCE_MAPPING_ID', source.eventSourceMappingId);
+    this.producer.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:UpdateEventSourceMapping'],
+        resources: [source.eventSourceMappingArn],
+      }),
+    );
   }
 }

@@ -30,11 +30,15 @@ export interface ServiceDashboardProps {
     /** Powertools adds `service`; our default dimension is `stage`. */
     readonly dimensions: Readonly<Record<string, string>>;
   };
+  /** The stage's xAI spending cap per night, USD (`xaiMaxUsdPerNight`): its alarm and widget. */
+  readonly xaiMaxUsdPerNight: number;
 }
 
 /** A business metric alarm: at the first occurrence (≥ 1), with what to do. */
 export interface BusinessAlarm {
   readonly metric: MetricName;
+  /** The alarm's name after the stage prefix (and its construct ID). @default the metric */
+  readonly name?: string;
   readonly description: string;
   /** @default 'Sum' over 5 minutes */
   readonly statistic?: string;
@@ -83,7 +87,22 @@ export const BUSINESS_ALARMS: readonly BusinessAlarm[] = [
     statistic: 'Maximum',
     period: Duration.hours(1),
   },
+  {
+    // The first portfolio of a night not sent because of the spending cap (spend-cap.ts).
+    metric: 'AnalysesSkippedBudget',
+    name: 'SpendCapReached',
+    description:
+      "The night's xAI spend reached its cap (xaiMaxUsdPerNight): the night's remaining portfolios are not " +
+      'analysed (their last analysis stays; the next night starts afresh). README "Operate", the spending cap.',
+    period: Duration.hours(1),
+  },
 ];
+
+/** The spending-cap row: the night's spend (Sum per UTC day) against the cap, and the skips. */
+export const SPEND_CAP_WIDGET = {
+  left: { metric: 'XaiCostUsd', label: 'spend USD (UTC day)' },
+  right: { metric: 'AnalysesSkippedBudget', label: 'portfolios skipped for budget' },
+} as const satisfies Record<'left' | 'right', BusinessSeries>;
 
 /** One line of a business-metric graph: `Sum` per hour unless stated. */
 export interface BusinessSeries {
@@ -181,6 +200,7 @@ export class ServiceDashboard extends Construct {
     for (const [name, fn] of Object.entries(props.functions)) this.addFunction(name, fn);
     for (const q of props.queues) this.addQueue(q);
     this.addBusinessMetrics();
+    this.addSpendCap();
     this.addTrackRecord();
     this.addTableThrottles();
   }
@@ -323,8 +343,8 @@ export class ServiceDashboard extends Construct {
     for (const a of BUSINESS_ALARMS) {
       const metric = this.business(a.metric, a.statistic ?? 'Sum', a.period ?? fiveMinutes);
       this.alarm(
-        `${a.metric}Alarm`,
-        `${this.props.alarmPrefix}-${a.metric}`,
+        `${a.name ?? a.metric}Alarm`,
+        `${this.props.alarmPrefix}-${a.name ?? a.metric}`,
         a.description,
         metric,
         {
@@ -345,6 +365,26 @@ export class ServiceDashboard extends Construct {
             width: w.width,
           }),
       ),
+    );
+  }
+
+  /**
+   * One row: the night's xAI cost (the Sum of XaiCostUsd per UTC day, the night of
+   * lambdas/analysis/spend-cap.ts) against a line at the stage's cap, with the portfolios skipped
+   * for budget (its alarm, SpendCapReached, is one of BUSINESS_ALARMS).
+   */
+  private addSpendCap(): void {
+    const cap = this.props.xaiMaxUsdPerNight;
+    const { left, right } = SPEND_CAP_WIDGET;
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `xAI spend per night (USD) against the cap ($${cap}), and portfolios skipped for budget`,
+        left: [this.business(left.metric, 'Sum', day, left.label)],
+        leftAnnotations: [{ value: cap, label: `cap $${cap} per night`, color: '#d62728' }],
+        leftYAxis: { min: 0 },
+        right: [this.business(right.metric, 'Sum', day, right.label)],
+        width: 24,
+      }),
     );
   }
 

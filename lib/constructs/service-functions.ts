@@ -58,7 +58,14 @@ const ENV_ORDER: readonly EnvKey[] = [
   'POLYGON_API_KEY_SECRET',
   'XAI_API_URL',
   'XAI_MODEL',
+  'XAI_MAX_USD_PER_NIGHT',
   'XAI_API_KEY_SECRET',
+  'XAI_REQUESTS_PER_MINUTE',
+  'XAI_TOKENS_PER_MINUTE',
+  'XAI_TOKENS_PER_ANALYSIS',
+  'XAI_SECONDS_PER_ANALYSIS',
+  'ANALYSIS_DEADLINE_UTC',
+  'ANALYSIS_MAX_CONCURRENCY',
   'TRACK_RECORD_TABLE',
   'BENCHMARK_TICKER',
   'TRACK_RECORD_HORIZON',
@@ -81,7 +88,14 @@ function envValues(base: ServiceBase, queues: ServiceQueues): Partial<Record<Env
     POLYGON_API_KEY_SECRET: config.secrets.polygonApiKey.name,
     XAI_API_URL: config.xaiApiUrl,
     XAI_MODEL: config.xaiModel,
+    XAI_MAX_USD_PER_NIGHT: String(config.xaiMaxUsdPerNight),
     XAI_API_KEY_SECRET: config.secrets.xaiApiKey.name,
+    XAI_REQUESTS_PER_MINUTE: String(config.analysisPacing.requestsPerMinute),
+    XAI_TOKENS_PER_MINUTE: String(config.analysisPacing.tokensPerMinute),
+    XAI_TOKENS_PER_ANALYSIS: String(config.analysisPacing.tokensPerAnalysis),
+    XAI_SECONDS_PER_ANALYSIS: String(config.analysisPacing.secondsPerAnalysis),
+    ANALYSIS_DEADLINE_UTC: config.analysisPacing.deadlineUtc,
+    ANALYSIS_MAX_CONCURRENCY: String(config.analysisPacing.maxConcurrency),
     TRACK_RECORD_TABLE: tables.trackRecord.tableName,
     BENCHMARK_TICKER: config.benchmarkTicker,
     TRACK_RECORD_HORIZON: String(config.trackRecordHorizon),
@@ -105,6 +119,8 @@ export function functionEnvironment(
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL: base.config.logLevel,
   };
+  // ANALYSIS_EVENT_SOURCE_MAPPING_ID is not in ENV_ORDER: the mapping exists only once the
+  // consumer does, and QueuePipeline adds it then (last in the environment).
   for (const key of ENV_ORDER.filter((k) => wanted.has(k))) {
     const value = values[key];
     if (value === undefined) throw new Error(`${fn} needs ${key} but its queue was not given`);

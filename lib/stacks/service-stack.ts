@@ -136,6 +136,7 @@ export class ServiceStack extends Stack {
         'analysis-track-record': this.tables.trackRecord,
       },
       alarmTopic: this.alarmTopic,
+      xaiMaxUsdPerNight: config.xaiMaxUsdPerNight,
     });
   }
 

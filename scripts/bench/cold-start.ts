@@ -5,10 +5,23 @@
  * required in fresh Node processes beside an empty module. Loading and initialising the bundle is
  * most of a Lambda cold start that we control. Two probes compare HTTP clients the same way: a
  * tiny module making one GET with undici's cheapest import (`lambdas/platform/undici-request.ts`)
- * and one with Node's global `fetch`.
+ * and one with Node's global `fetch`. Floor probes import only the libraries a function cannot do
+ * without (the AWS SDK clients, Powertools), bundled the same way: no change to our code can bring
+ * a bundle's import below its floor. The "before" bundles are rebuilt from {@link BEFORE_COMMIT}
+ * with that commit's own `esbuildOptions` and today's `node_modules`, and timed in the same
+ * rounds, so the ratio does not depend on how busy the machine was then and now.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -52,7 +65,25 @@ export interface ColdStartResult {
   readonly empty: { processMs: number; requireMs: number };
   readonly bundles: BundleResult[];
   readonly httpProbes: HttpProbeResult[];
+  readonly floors: FloorResult[];
+  /** The before commit's bundles timed in this run (entries that still build), by entry. */
+  readonly beforeNow: Readonly<Record<string, { bytes: number; requireMs: number }>>;
+  /** Why some before bundles could not be rebuilt (empty when all were). */
+  readonly beforeNotes: string[];
 }
+
+/** A floor probe: the libraries alone, bundled like a function, and its import time. */
+export interface FloorResult {
+  readonly name: string;
+  /** The functions whose floor it is (entry files). */
+  readonly entries: readonly string[];
+  readonly bytes: number;
+  readonly requireMs: number;
+  readonly error?: string;
+}
+
+/** The commit of issue 14's "before" figures, rebuilt by the bench when it still builds. */
+export const BEFORE_COMMIT = '01148d55b4c5';
 
 /**
  * Issue 14's "before": the bundle table of BENCHMARKS.md at commit 01148d55b4c5 (2026-11-23,
@@ -153,13 +184,55 @@ export const get = async (url: string) => (await request(url, { method: 'GET' })
   },
 ];
 
+const DDB = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';`;
+const SQS = `import { SQSClient } from '@aws-sdk/client-sqs';`;
+const SECRETS = `import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';`;
+const POWERTOOLS = `import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';`;
+
+/**
+ * What each function imports at cold start and cannot leave out: its AWS SDK clients (bundled,
+ * as deployed) and Powertools (logger, metrics). Imports only: the functions create their
+ * clients at the first invocation, and so do these (not at all).
+ */
+const FLOOR_PROBES: readonly { name: string; entries: string[]; contents: string }[] = [
+  {
+    name: 'AWS SDK: DynamoDB document client',
+    entries: ['check-freshness.ts', 'evaluate-analyses.ts'],
+    contents: `${DDB}\nexport const c = [DynamoDBClient, DynamoDBDocumentClient];`,
+  },
+  {
+    name: 'AWS SDK: DynamoDB document client + SQS',
+    entries: ['analyze-portfolios.ts', 'process-tickers.ts'],
+    contents: `${DDB}\n${SQS}\nexport const c = [DynamoDBClient, DynamoDBDocumentClient, SQSClient];`,
+  },
+  {
+    name: 'AWS SDK: DynamoDB document client + Secrets Manager',
+    entries: ['analyze-portfolio.ts'],
+    contents: `${DDB}\n${SECRETS}\nexport const c = [DynamoDBClient, DynamoDBDocumentClient, SecretsManagerClient];`,
+  },
+  {
+    name: 'AWS SDK: DynamoDB document client + SQS + Secrets Manager',
+    entries: ['process-ticker.ts'],
+    contents: `${DDB}\n${SQS}\n${SECRETS}\nexport const c = [DynamoDBClient, DynamoDBDocumentClient, SQSClient, SecretsManagerClient];`,
+  },
+  {
+    name: 'Powertools logger + metrics (every function)',
+    entries: [],
+    contents: `${POWERTOOLS}\nexport const c = [Logger, Metrics];`,
+  },
+];
+
 /** Builds one bundle; returns an error message instead of throwing. */
 async function bundle(options: BuildOptions): Promise<string | undefined> {
   try {
-    await build({ ...options, logLevel: 'error' });
+    await build({ ...options, logLevel: 'silent' });
     return undefined;
   } catch (err) {
-    return (err as Error).message.split('\n')[0];
+    // esbuild's first error text (e.g. `Could not resolve "@aws-sdk/client-ssm"`), else the message.
+    const first = (err as { errors?: { text: string }[] }).errors?.[0]?.text;
+    return first ?? (err as Error).message.split('\n')[0];
   }
 }
 
@@ -179,14 +252,23 @@ const target = (file: string, error?: string): Target => ({
   first: [],
 });
 
-/** Times every target `runs` times, round-robin, after one warm-up round (file cache). */
-function timeAll(targets: readonly Target[], probes: ReadonlySet<Target>, runs: number): void {
+/**
+ * Times every target `runs` times, round-robin, after one warm-up round (file cache): `probes`
+ * also with a first GET, `plainOnly` (floors, before bundles) without the source-map variant.
+ */
+function timeAll(
+  targets: readonly Target[],
+  probes: ReadonlySet<Target>,
+  plainOnly: ReadonlySet<Target>,
+  runs: number,
+): void {
   for (let run = -1; run < runs; run++) {
     for (const t of targets) {
       if (t.error) continue;
       try {
         const plain = timeChild(requireCode(t.file), false);
-        const maps = probes.has(t) ? undefined : timeChild(requireCode(t.file), true);
+        const withMaps = !probes.has(t) && !plainOnly.has(t);
+        const maps = withMaps ? timeChild(requireCode(t.file), true) : undefined;
         const first = probes.has(t) ? timeChild(firstRequestCode(t.file), false) : undefined;
         if (run < 0) continue;
         t.plain.push(plain);
@@ -227,7 +309,95 @@ const existsFile = (file: string): boolean => {
   }
 };
 
-/** Bundles every handler and the HTTP probes, and times their import `runs` times. */
+type Options = ReturnType<typeof esbuildOptions>;
+
+/** Bundles each `{ name, contents }` module (a stdin entry resolved from `resolveDir`). */
+async function bundleModules(
+  modules: readonly { name: string; contents: string }[],
+  outFile: (name: string) => string,
+  resolveDir: string,
+): Promise<Map<string, Target>> {
+  const targets = new Map<string, Target>();
+  for (const [i, m] of modules.entries()) {
+    const file = outFile(`probe-${i}`);
+    const stdin = { contents: m.contents, resolveDir, loader: 'ts' as const };
+    const options = { ...esbuildOptions('probe.ts', file), entryPoints: undefined, stdin };
+    targets.set(m.name, target(file, await bundle({ ...options, absWorkingDir: resolveDir })));
+  }
+  return targets;
+}
+
+/** Bundles `entries` with `optionsOf` (a commit's `esbuildOptions`), from `root`. */
+async function bundleEntries(
+  entries: readonly string[],
+  optionsOf: (entry: string, outfile: string) => Options,
+  outFile: (name: string) => string,
+  root: string,
+): Promise<Map<string, Target>> {
+  const targets = new Map<string, Target>();
+  for (const entry of entries) {
+    const file = outFile(entry.replace(/\.ts$/, ''));
+    targets.set(
+      entry,
+      target(file, await bundle({ ...optionsOf(entry, file), absWorkingDir: root })),
+    );
+  }
+  return targets;
+}
+
+/**
+ * The before commit's handlers, extracted with `git archive` beside a link to today's
+ * `node_modules` and bundled with that commit's own `esbuildOptions`. An entry that no longer
+ * builds (a package since removed) is left out with a note; so is everything when the commit is
+ * not in the clone (a shallow CI checkout).
+ */
+async function bundleBefore(
+  repoRoot: string,
+  outRoot: string,
+): Promise<{ targets: Map<string, Target>; notes: string[] }> {
+  const src = path.join(outRoot, 'before-src');
+  mkdirSync(src);
+  const archive = spawnSync(
+    'sh',
+    ['-c', `git archive ${BEFORE_COMMIT} lambdas lib | tar -x -C "${src}"`],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    },
+  );
+  if (archive.status !== 0)
+    return {
+      targets: new Map(),
+      notes: [`commit ${BEFORE_COMMIT} not available: ${archive.stderr.trim()}`],
+    };
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'), 'dir');
+  let mod: { esbuildOptions: (entry: string, outfile: string) => Options };
+  try {
+    mod = (await import(path.join(src, 'lib', 'constructs', 'worker-function.ts'))) as typeof mod;
+  } catch (err) {
+    return {
+      targets: new Map(),
+      notes: [`its esbuildOptions do not load: ${(err as Error).message}`],
+    };
+  }
+  const entries = readdirSync(path.join(src, 'lambdas', 'handlers')).filter((f) =>
+    f.endsWith('.ts'),
+  );
+  const outFile = (name: string) => {
+    mkdirSync(path.join(outRoot, 'before', name), { recursive: true });
+    return path.join(outRoot, 'before', name, 'index.js');
+  };
+  const targets = await bundleEntries(entries.sort(), mod.esbuildOptions, outFile, src);
+  const notes = [...targets]
+    .filter(([, t]) => t.error)
+    .map(([entry, t]) => `\`${entry}\` no longer builds with today's node_modules (${t.error})`);
+  for (const [entry, t] of targets) if (t.error) targets.delete(entry);
+  return { targets, notes };
+}
+
+const medianOf = (t: Target, k: keyof Sample) => (t.error ? NaN : median(t.plain.map((x) => x[k])));
+
+/** Bundles every handler, the probes and the before bundles, and times their import `runs` times. */
 export async function measureColdStarts(repoRoot: string, runs: number): Promise<ColdStartResult> {
   // The deployed functions' entries, from the one function registry.
   const entries = FUNCTION_NAMES.map((fn) => FUNCTIONS[fn].entryFile).sort();
@@ -238,42 +408,52 @@ export async function measureColdStarts(repoRoot: string, runs: number): Promise
     mkdirSync(path.join(outRoot, name), { recursive: true });
     return path.join(outRoot, name, 'index.js');
   };
-
-  const handlers = new Map<string, Target>();
-  for (const entry of entries) {
-    const file = outFile(entry.replace(/\.ts$/, ''));
-    const options = { ...esbuildOptions(entry, file), absWorkingDir: repoRoot };
-    handlers.set(entry, target(file, await bundle(options)));
-  }
-  const probes = new Map<string, Target>();
-  for (const [i, probe] of HTTP_PROBES.entries()) {
-    const file = outFile(`http-probe-${i}`);
-    const stdin = { contents: probe.contents, resolveDir: repoRoot, loader: 'ts' as const };
-    const options = { ...esbuildOptions('probe.ts', file), entryPoints: undefined, stdin };
-    probes.set(probe.name, target(file, await bundle({ ...options, absWorkingDir: repoRoot })));
-  }
+  const handlers = await bundleEntries(entries, esbuildOptions, outFile, repoRoot);
+  const probes = await bundleModules(HTTP_PROBES, (n) => outFile(`http-${n}`), repoRoot);
+  const floors = await bundleModules(FLOOR_PROBES, (n) => outFile(`floor-${n}`), repoRoot);
+  const before = await bundleBefore(repoRoot, outRoot);
 
   const empty = target(emptyFile);
   const probeSet = new Set(probes.values());
-  timeAll([empty, ...handlers.values(), ...probeSet], probeSet, runs);
+  const plainOnly = new Set([...floors.values(), ...before.targets.values()]);
+  const all = [
+    empty,
+    ...handlers.values(),
+    ...before.targets.values(),
+    ...floors.values(),
+    ...probeSet,
+  ];
+  timeAll(all, probeSet, plainOnly, runs);
   const options = esbuildOptions('x.ts', 'x.js');
   const result: ColdStartResult = {
     runs,
     esbuildVersion: esbuildVersionOf(repoRoot),
     target: String(options.target),
     mainFields: [...options.mainFields],
-    empty: {
-      processMs: median(empty.plain.map((x) => x.processMs)),
-      requireMs: median(empty.plain.map((x) => x.requireMs)),
-    },
+    empty: { processMs: medianOf(empty, 'processMs'), requireMs: medianOf(empty, 'requireMs') },
     bundles: [...handlers].map(([entry, t]) => bundleResult(entry, t)),
     httpProbes: [...probes].map(([name, t]) => ({
       name,
       bytes: bundleResult(name, t).bytes,
-      requireMs: t.error ? NaN : median(t.plain.map((x) => x.requireMs)),
+      requireMs: medianOf(t, 'requireMs'),
       firstRequestMs: t.error ? NaN : median(t.first),
       ...(t.error ? { error: t.error } : {}),
     })),
+    floors: FLOOR_PROBES.map(({ name, entries: of }) => {
+      const t = floors.get(name)!;
+      const { bytes, requireMs } = {
+        ...bundleResult(name, t),
+        requireMs: medianOf(t, 'requireMs'),
+      };
+      return { name, entries: of, bytes, requireMs, ...(t.error ? { error: t.error } : {}) };
+    }),
+    beforeNow: Object.fromEntries(
+      [...before.targets].map(([e, t]) => [
+        e,
+        { bytes: bundleResult(e, t).bytes, requireMs: medianOf(t, 'requireMs') },
+      ]),
+    ),
+    beforeNotes: before.notes,
   };
   rmSync(outRoot, { recursive: true, force: true });
   return result;

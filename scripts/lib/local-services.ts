@@ -116,6 +116,7 @@ export function upstreamBanner(upstreams: Upstreams, timeScale: number): string[
     rule,
     line('Polygon', upstreams.polygon, 'POLYGON_API_KEY', 'synthetic prices, NOT market data'),
     line('xAI', upstreams.xai, 'XAI_API_KEY', 'rule-based scores, NOT Grok'),
+    `  xAI cap  $${process.env.XAI_MAX_USD_PER_NIGHT || base.xaiMaxUsdPerNight} per night (XAI_MAX_USD_PER_NIGHT; the dev stage's xaiMaxUsdPerNight)`,
   ];
   if (upstreams.polygon.mode === 'simulated') {
     lines.push(
@@ -178,6 +179,17 @@ export function localEnvironment(i: LocalEnvironmentInputs): Record<string, stri
     XAI_API_KEY: i.xaiKey,
     XAI_API_KEY_SECRET: undefined,
     XAI_MODEL: env.XAI_MODEL || base.xaiModel,
+    // The dev stage's night spending cap, as deployed (lambdas/analysis/spend-cap.ts).
+    XAI_MAX_USD_PER_NIGHT: env.XAI_MAX_USD_PER_NIGHT || String(base.xaiMaxUsdPerNight),
+    // The night's pacing (issue 17). No event source mapping locally: ANALYSIS_EVENT_SOURCE_MAPPING_ID
+    // stays unset and analyzePortfolios only logs the concurrency it derived.
+    XAI_REQUESTS_PER_MINUTE: String(base.analysisPacing.requestsPerMinute),
+    XAI_TOKENS_PER_MINUTE: String(base.analysisPacing.tokensPerMinute),
+    XAI_TOKENS_PER_ANALYSIS: String(base.analysisPacing.tokensPerAnalysis),
+    XAI_SECONDS_PER_ANALYSIS: String(base.analysisPacing.secondsPerAnalysis),
+    ANALYSIS_DEADLINE_UTC: base.analysisPacing.deadlineUtc,
+    ANALYSIS_MAX_CONCURRENCY: String(base.analysisPacing.maxConcurrency),
+    ANALYSIS_EVENT_SOURCE_MAPPING_ID: undefined,
     BENCHMARK_TICKER: base.benchmarkTicker,
     TRACK_RECORD_HORIZON: String(base.trackRecordHorizon),
   };

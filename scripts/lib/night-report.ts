@@ -1,4 +1,9 @@
-import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  paginateScan,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { normaliseTicker } from '../../lambdas/platform/events';
 import type { LocalTableNames } from '../../sim/local-tables';
 
@@ -87,20 +92,20 @@ const num = (v: unknown): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-/** Every item of a table, all pages, read consistently. */
+/**
+ * Every item of a table, all pages. A table name reads it consistently; a `ScanCommandInput`
+ * (a filter, a projection) is sent as given. The one scan helper of the scripts and tests.
+ */
 export async function scanAll(
   doc: DynamoDBDocumentClient,
-  table: string,
+  tableOrInput: string | ScanCommandInput,
 ): Promise<Record<string, unknown>[]> {
+  const input =
+    typeof tableOrInput === 'string'
+      ? { TableName: tableOrInput, ConsistentRead: true }
+      : tableOrInput;
   const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const page of paginateScan({ client: doc }, input)) items.push(...(page.Items ?? []));
   return items;
 }
 

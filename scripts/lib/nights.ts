@@ -5,13 +5,13 @@
  * default), i.e. from night h + 1 on. Only the last night prints the full report; every night
  * prints its progress lines, and the summary prints the track record.
  */
-import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import type { LocalServices } from './local-services';
 import { installShiftedClock, nextNightAt, sessionAt } from './night-clock';
 import { NIGHT_RECORD_FILE, readNightRecord } from './night-record';
+import { scanAll } from './night-report';
 import { LocalNight, playNight, type NightOptions, type NightResult } from './night-steps';
 import type { OutputCapture } from './output-capture';
 import {
@@ -36,13 +36,6 @@ export interface NightSummary {
 /** The result of a `--nights N` run: the last night's, with every night's summary. */
 export type NightsResult = NightResult & { nights?: NightSummary[] };
 
-async function scanAll(services: LocalServices, table: string) {
-  const items: Record<string, unknown>[] = [];
-  for await (const page of paginateScan({ client: services.doc }, { TableName: table }))
-    items.push(...(page.Items ?? []));
-  return items;
-}
-
 /** One line per night: its session, whether it succeeded, what evaluateAnalyses did. */
 export function formatNights(summaries: readonly NightSummary[]): string[] {
   return [
@@ -57,7 +50,7 @@ export function formatNights(summaries: readonly NightSummary[]): string[] {
 
 /** The track record as `npm run track-record` prints it (five best and worst calls). */
 async function printTrackRecord(services: LocalServices, capture: OutputCapture): Promise<void> {
-  const items = newestItems(await scanAll(services, services.names.trackRecord));
+  const items = newestItems(await scanAll(services.doc, services.names.trackRecord));
   capture.print('');
   capture.print('Score track record (npm run track-record):');
   if (services.xaiSimulator)
@@ -66,7 +59,7 @@ async function printTrackRecord(services: LocalServices, capture: OutputCapture)
     );
   for (const line of formatAggregate(items)) capture.print(line);
   if (items.length === 0) return;
-  const analyses = await scanAll(services, services.names.analyses);
+  const analyses = await scanAll(services.doc, services.names.analyses);
   const newest = items.reduce((a, i) => (String(i.asOf) > a ? String(i.asOf) : a), '');
   const window = Math.max(...items.map((i) => Number(i.window)));
   const { best, worst } = bestAndWorst(callsInWindow(analyses, newest, window), 5);

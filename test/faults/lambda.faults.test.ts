@@ -12,6 +12,8 @@ import {
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { analysisKey } from '../../lambdas/analysis/flows';
 import { PROMPT_VERSION } from '../../lambdas/analysis/domain/prompt';
+import { stateKeys } from '../../lambdas/platform/state-keys';
+import type { ProxiedRequest } from '../../sim/dynamo-fault-proxy';
 import { checkNight, describeNight } from './harness/invariants';
 import { faultCase } from './harness/recorder';
 import {
@@ -20,6 +22,7 @@ import {
   standardSeed,
   useWorld,
   toSqsEvent,
+  withNewTickers,
   xaiPortfolioName,
   type Night,
   type World,
@@ -282,3 +285,127 @@ faultCase('L04', async (rec) => {
   await checkNight(world, seeded, night, rec);
   rec.checked('both runs completed', 'one xAI call per portfolio');
 });
+
+/** A job message's key for its parked rows and finishing cursor (refresh-job/deferral.ts). */
+const jobKeyOf = (body: string) => {
+  const job = JSON.parse(body) as { runId: string; session: string; tickers: string[] };
+  return `${job.runId}#${job.session}#${job.tickers[0]}`;
+};
+
+/** A state-table item's attribute (consistent read). */
+const stateAttr = async (pk: string, attr: string): Promise<unknown> =>
+  (
+    await world.doc.send(
+      new GetCommand({ TableName: world.names.state, Key: { pk }, ConsistentRead: true }),
+    )
+  ).Item?.[attr];
+
+/** The ticker-data rows (`ticker#timestamp`) each BatchWriteItem of `requests` put. */
+const rowKeys = (requests: readonly ProxiedRequest[]) =>
+  requests
+    .filter((r) => r.operation === 'BatchWriteItem' && r.tables.includes(world.names.tickerData))
+    .flatMap((r) =>
+      (
+        (r.body.RequestItems as Record<string, { PutRequest?: { Item: any } }[]>)[
+          world.names.tickerData
+        ] ?? []
+      ).map((w) => `${w.PutRequest?.Item.ticker.S}#${w.PutRequest?.Item.timestamp.S}`),
+    );
+
+/** Time left in each part of the job: below the finishing stop time, so a part writes one chunk. */
+const SHORT_MS = 100_000;
+
+faultCase(
+  'L05',
+  async (rec) => {
+    const seeded = await world.seed(withNewTickers('ZAFA', 'ZAFB'));
+    const finish = world.observe();
+    const firstRequest = world.proxy.requests.length;
+    const fanOut = await world.handlers.processTickers({}, world.context('processTickers'));
+    const q = world.queues.tickers;
+    const lines: string[] = [];
+    // The job's parts run one by one with SHORT_MS left until one continues a finish (its
+    // cursor has moved): each finishing part wrote one chunk and re-enqueued the job.
+    let job = await receiveOne(q.queueUrl);
+    let cursor: number;
+    for (
+      let part = 1;
+      (cursor = Number((await stateAttr(stateKeys.finish(jobKeyOf(job.Body!)), 'next')) ?? 0)) ===
+      0;
+      part++
+    ) {
+      if (part > 40) throw new Error('no part of the job continued a finish');
+      const k = await world.invokeKillable(
+        'processTicker',
+        toSqsEvent([job], q.queueUrl),
+        SHORT_MS,
+      );
+      expect(await k.done).toEqual({ batchItemFailures: [] });
+      lines.push(...k.lines());
+      await world.sqs.client.send(
+        new DeleteMessageCommand({ QueueUrl: q.queueUrl, ReceiptHandle: job.ReceiptHandle! }),
+      );
+      job = await receiveOne(q.queueUrl);
+    }
+    // The continuing part dies after its first batch of rows, its second applied, unanswered.
+    world.proxy.addRule({
+      operation: 'BatchWriteItem',
+      table: world.names.tickerData,
+      after: 1,
+      times: 1,
+      fault: { kind: 'hold' },
+    });
+    const held = world.proxy.nextHold();
+    const killedFrom = world.proxy.requests.length;
+    const killable = await world.invokeKillable(
+      'processTicker',
+      toSqsEvent([job], q.queueUrl),
+      SHORT_MS,
+    );
+    expect(await Promise.race([held.then(() => 'held'), killable.done.then(() => 'ended')])).toBe(
+      'held',
+    );
+    await killable.kill();
+    await expect(killable.done).rejects.toThrow(/killed/);
+    const killedRows = new Set(rowKeys(world.proxy.requests.slice(killedFrom)));
+    const cursorAtKill = Number(await stateAttr(stateKeys.finish(jobKeyOf(job.Body!)), 'next'));
+    const markerAtKill = await stateAttr(stateKeys.refreshMarker(), 'session');
+    await redeliver(q.queueUrl, job.ReceiptHandle!);
+
+    const tickerDrain = await world.drain('tickers');
+    const analysisFanOut = await world.handlers.analyzePortfolios(
+      {},
+      world.context('analyzePortfolios'),
+    );
+    const analysisDrain = await world.drain('analysis');
+    const night: Night = finish({
+      session: seeded.session,
+      fanOut,
+      tickerDrain,
+      analysisFanOut,
+      analysisDrain,
+    });
+    night.lines.push(...lines, ...killable.lines());
+    const written = rowKeys(world.proxy.requests.slice(firstRequest));
+    const counts = new Map<string, number>();
+    for (const k of written) counts.set(k, (counts.get(k) ?? 0) + 1);
+    const twice = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
+
+    rec.did(
+      `the finish had written ${cursor} of the job's tickers when a part was killed after ${killedRows.size} rows of its chunk (cursor still ${cursorAtKill}, refresh marker ${typeof markerAtKill === 'string' ? markerAtKill : 'unset'}); the redelivered part resumed there: ${written.length} rows written for ${counts.size} distinct; ${describeNight(night)}`,
+    );
+    expect(cursor).toBeGreaterThan(0);
+    expect(cursorAtKill).toBe(cursor);
+    expect(markerAtKill).not.toBe(seeded.session);
+    expect(killedRows.size).toBeGreaterThan(0);
+    expect(twice.length).toBeGreaterThan(0);
+    expect(twice.every((k) => killedRows.has(k) && counts.get(k) === 2)).toBe(true);
+    await checkNight(world, seeded, night, rec);
+    rec.checked(
+      'the finish spanned invocations (cursor moved before the kill)',
+      'the night was not reported done before its last row',
+      "only the killed chunk's rows written twice, none lost",
+    );
+  },
+  240_000,
+);

@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StageName } from '../../lib/config/stages';
-import { BUSINESS_ALARMS, BUSINESS_WIDGETS } from '../../lib/constructs/service-dashboard';
+import {
+  BUSINESS_ALARMS,
+  BUSINESS_WIDGETS,
+  SPEND_CAP_WIDGET,
+} from '../../lib/constructs/service-dashboard';
 import { METRICS_NAMESPACE } from '../../lib/stacks/service-stack';
 import { METRICS } from '../../lambdas/platform/metrics';
 import { synthStage } from '../helpers/synth';
@@ -53,7 +57,11 @@ describe.each(['dev', 'prod'] as StageName[])('business metrics in the template 
     const body = bodyText(dashboard.Properties.DashboardBody);
     const pattern = new RegExp(`\\["${METRICS_NAMESPACE}","([^"]+)"`, 'g');
     const graphed = [...body.matchAll(pattern)].map((m) => m[1]);
-    const listed = BUSINESS_WIDGETS.flatMap((w) => [...w.left, ...(w.right ?? [])]);
+    const listed = [
+      ...BUSINESS_WIDGETS.flatMap((w) => [...w.left, ...(w.right ?? [])]),
+      SPEND_CAP_WIDGET.left,
+      SPEND_CAP_WIDGET.right,
+    ];
     expect(graphed).toHaveLength(listed.length);
     expect(graphed.filter((m) => !known.has(m))).toEqual([]);
   });

@@ -204,6 +204,7 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         PORTFOLIOS_TABLE: `user-portfolios-${stage}`,
         POSITIONS_TABLE: `portfolio-positions-${stage}`,
         XAI_MODEL: config.xaiModel,
+        XAI_MAX_USD_PER_NIGHT: String(config.xaiMaxUsdPerNight),
         XAI_API_URL: config.xaiApiUrl,
         POLYGON_BASE_URL: config.polygonBaseUrl,
         POLYGON_REQUESTS_PER_MINUTE: String(config.polygonRequestsPerMinute),
@@ -253,26 +254,11 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
 
   describe('least privilege on tables', () => {
     const account = '123456789012';
-    const tableArn = (name: string) => ({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          `:dynamodb:${config.env.region}:${account}:table/${name}`,
-        ],
-      ],
-    });
-    const indexArn = (name: string, ix: string) => ({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          `:dynamodb:${config.env.region}:${account}:table/${name}/index/${ix}`,
-        ],
-      ],
-    });
+    // Literal ARNs: cdk.json sets @aws-cdk/core:enablePartitionLiterals (the stage's region and
+    // account are known, so the partition is written out instead of { Ref: AWS::Partition }).
+    const tableArn = (name: string) =>
+      `arn:aws:dynamodb:${config.env.region}:${account}:table/${name}`;
+    const indexArn = (name: string, ix: string) => `${tableArn(name)}/index/${ix}`;
     const sharedResources = [
       tableArn(`user-portfolios-${stage}`),
       indexArn(`user-portfolios-${stage}`, 'UserIdIndex'),
@@ -286,10 +272,11 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
       const statement = policyStatementsOf(fn).find((s) =>
         JSON.stringify(s.Resource).includes(`user-portfolios-${stage}`),
       );
+      // @aws-cdk/iam:minimizePolicies sorts a statement's actions and resources.
       expect(statement).toEqual({
         Effect: 'Allow',
-        Action: [...READ_ACTIONS],
-        Resource: sharedResources,
+        Action: [...READ_ACTIONS].sort(),
+        Resource: [...sharedResources].sort(),
       });
     });
 
@@ -479,6 +466,44 @@ describe.each(['dev', 'prod'] as StageName[])('ServiceStack (%s)', (stage) => {
         AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
         OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
       });
+    });
+
+    it('gives only analyzePortfolio the night spending cap of the stage config', () => {
+      expect(config.xaiMaxUsdPerNight).toBeGreaterThan(0);
+      const capped = FUNCTIONS.filter(
+        (fn) =>
+          'XAI_MAX_USD_PER_NIGHT' in
+          resources[functionLogicalId(fn)].Properties.Environment.Variables,
+      );
+      expect(capped).toEqual(['analyzePortfolio']);
+    });
+
+    it('pages SpendCapReached at the first portfolio skipped for budget', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `backend-processing-${stage}-SpendCapReached`,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'AnalysesSkippedBudget',
+        Dimensions: Match.arrayWith([{ Name: 'stage', Value: stage }]),
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+        OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      });
+    });
+
+    it('graphs the spend per night against the cap on the dashboard', () => {
+      const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+      const body = JSON.stringify(dashboard.Properties.DashboardBody);
+      const cap = config.xaiMaxUsdPerNight;
+      expect(body).toContain(`spend per night (USD) against the cap ($${cap})`);
+      // The cap as a horizontal line of the left axis, the spend as a daily Sum of XaiCostUsd.
+      expect(body).toMatch(
+        new RegExp(`\\\\"horizontal\\\\":\\[\\{[^\\]]*\\\\"value\\\\":${cap}[,}]`),
+      );
+      expect(body).toContain('\\"AnalysesSkippedBudget\\"');
+      expect(body).toMatch(/XaiCostUsd[^\]]*spend USD \(UTC day\)[^\]]*\\"period\\":86400/);
     });
 
     it('lets checkFreshness read the refresh marker of the state table and nothing else', () => {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import {
   parseRetryAfter,
   redactor,
@@ -93,20 +93,20 @@ const completionSchema = z.object({
     .array(
       z.object({
         message: z.object({
-          content: z.string().nullish(),
-          refusal: z.string().nullish(),
+          content: z.nullish(z.string()),
+          refusal: z.nullish(z.string()),
         }),
-        finish_reason: z.string().nullish(),
+        finish_reason: z.nullish(z.string()),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
   usage: z.object({
     prompt_tokens: z.number(),
     completion_tokens: z.number(),
     total_tokens: z.number(),
-    prompt_tokens_details: z.object({ cached_tokens: z.number().nullish() }).nullish(),
-    completion_tokens_details: z.object({ reasoning_tokens: z.number().nullish() }).nullish(),
-    cost_in_usd_ticks: z.number().nullish(),
+    prompt_tokens_details: z.nullish(z.object({ cached_tokens: z.nullish(z.number()) })),
+    completion_tokens_details: z.nullish(z.object({ reasoning_tokens: z.nullish(z.number()) })),
+    cost_in_usd_ticks: z.nullish(z.number()),
   }),
 });
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { clip, grouped } from '../../platform/text';
 import { normalizeTicker, SCORE_MAX, SCORE_MIN } from './prompt';
 
@@ -50,24 +50,27 @@ const entrySchema = z.object(
   {
     ticker: z
       .string({ error: (iss) => `ticker must be a string, got ${describe(iss.input)}` })
-      .trim()
-      .min(1, { error: 'ticker is empty' }),
+      .check(z.trim(), z.minLength(1, { error: 'ticker is empty' })),
     score: z
       .number({ error: (iss) => `score must be a finite number, got ${describe(iss.input)}` })
-      .min(SCORE_MIN, {
-        error: (iss) => `score ${String(iss.input)} is outside ${SCORE_MIN}…${SCORE_MAX}`,
-      })
-      .max(SCORE_MAX, {
-        error: (iss) => `score ${String(iss.input)} is outside ${SCORE_MIN}…${SCORE_MAX}`,
-      }),
+      .check(
+        z.minimum(SCORE_MIN, {
+          error: (iss) => `score ${String(iss.input)} is outside ${SCORE_MIN}…${SCORE_MAX}`,
+        }),
+        z.maximum(SCORE_MAX, {
+          error: (iss) => `score ${String(iss.input)} is outside ${SCORE_MIN}…${SCORE_MAX}`,
+        }),
+      ),
     reason: z
       .string({ error: (iss) => `reason must be a string, got ${describe(iss.input)}` })
-      .trim()
-      .min(1, { error: 'reason is empty' })
-      .max(MAX_REASON_CHARS, {
-        error: (iss) =>
-          `reason is ${typeof iss.input === 'string' ? grouped(iss.input.length) : 'too many'} characters, over the limit of ${grouped(MAX_REASON_CHARS)} (MAX_REASON_CHARS)`,
-      }),
+      .check(
+        z.trim(),
+        z.minLength(1, { error: 'reason is empty' }),
+        z.maxLength(MAX_REASON_CHARS, {
+          error: (iss) =>
+            `reason is ${typeof iss.input === 'string' ? grouped(iss.input.length) : 'too many'} characters, over the limit of ${grouped(MAX_REASON_CHARS)} (MAX_REASON_CHARS)`,
+        }),
+      ),
   },
   { error: (iss) => `must be an object {ticker, score, reason}, got ${describe(iss.input)}` },
 );

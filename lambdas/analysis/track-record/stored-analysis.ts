@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { isTradingDay } from '../../market-data/domain/market-calendar';
 import type { EvaluatedAnalysis } from './aggregate';
 
@@ -12,9 +12,9 @@ import type { EvaluatedAnalysis } from './aggregate';
 const SESSION = /^\d{4}-\d{2}-\d{2}$/;
 
 const scoreEntry = z.object({
-  ticker: z.string().min(1),
-  score: z.number().finite().min(-10).max(10),
-  price: z.number().optional(),
+  ticker: z.string().check(z.minLength(1)),
+  score: z.number().check(z.minimum(-10), z.maximum(10)),
+  price: z.optional(z.number()),
 });
 
 const evaluatedTicker = z.object({
@@ -25,15 +25,15 @@ const evaluatedTicker = z.object({
 });
 
 const evaluationSchema = z.object({
-  horizon: z.number().int().positive(),
-  evaluatedAt: z.string().regex(SESSION),
+  horizon: z.int().check(z.positive()),
+  evaluatedAt: z.string().check(z.regex(SESSION)),
   benchmark: z.string(),
   benchmarkReturn: z.number(),
-  n: z.number().int().nonnegative(),
-  decided: z.number().int().nonnegative(),
-  hits: z.number().int().nonnegative(),
-  hitRate: z.number().optional(),
-  ic: z.number().optional(),
+  n: z.int().check(z.nonnegative()),
+  decided: z.int().check(z.nonnegative()),
+  hits: z.int().check(z.nonnegative()),
+  hitRate: z.optional(z.number()),
+  ic: z.optional(z.number()),
   tickers: z.array(evaluatedTicker),
 });
 
@@ -104,6 +104,6 @@ function parseScores(parsedData: unknown): z.infer<typeof scoreEntry>[] | string
   } catch {
     return 'parsed_data is not JSON';
   }
-  const out = z.array(scoreEntry).min(1).safeParse(decoded);
+  const out = z.array(scoreEntry).check(z.minLength(1)).safeParse(decoded);
   return out.success ? out.data : 'parsed_data does not hold valid scores';
 }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { redactor, sendOnce, sleepMs, TransportFailure, withRetries } from '../../platform/http';
 import { clip } from '../../platform/text';
 import {

@@ -2,7 +2,7 @@
  * How a Polygon call fails: the one error type of this boundary ({@link PolygonError}), how an
  * HTTP answer or a transport failure becomes one, and which failures are retried in-process.
  */
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { parseRetryAfter, TransportFailure, type HttpResponse } from '../../platform/http';
 import { clip } from '../../platform/text';
 import { UpstreamError, type UpstreamErrorInit } from '../../platform/upstream-error';
@@ -76,10 +76,10 @@ export const isRetriedInProcess = (err: unknown): err is PolygonError =>
   err instanceof PolygonError && RETRIED_KINDS.has(err.kind);
 
 const errorBodySchema = z.object({
-  status: z.string().optional(),
-  request_id: z.string().optional(),
-  error: z.string().optional(),
-  message: z.string().optional(),
+  status: z.optional(z.string()),
+  request_id: z.optional(z.string()),
+  error: z.optional(z.string()),
+  message: z.optional(z.string()),
 });
 
 /** The error of a non-2xx answer, with Polygon's own status and message when its body has them. */

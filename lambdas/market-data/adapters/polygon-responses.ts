@@ -2,7 +2,7 @@
  * Polygon's URLs and response bodies: building request URLs, following `next_url`, and reading
  * the aggregate envelope into {@link DailyBar}s.
  */
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { nyDateOf } from '../../platform/ny-time';
 import { clip } from '../../platform/text';
 import type { DailyBar } from './polygon-client';
@@ -10,29 +10,29 @@ import { polygonError } from './polygon-error';
 
 const API_KEY_PARAM_RE = /^api[-_]?key$/i;
 
-const optionalNumber = z
-  .number()
-  .nullish()
-  .transform((v) => v ?? undefined);
+const optionalNumber = z.pipe(
+  z.nullish(z.number()),
+  z.transform((v) => v ?? undefined),
+);
 
 export const aggSchema = z.object({
-  T: z.string().min(1).optional(),
+  T: z.optional(z.string().check(z.minLength(1))),
   o: z.number(),
   h: z.number(),
   l: z.number(),
   c: z.number(),
-  v: z.number().nonnegative(),
+  v: z.number().check(z.nonnegative()),
   vw: optionalNumber,
   n: optionalNumber,
-  t: z.number().int(),
+  t: z.int(),
 });
 
 const envelopeSchema = z.object({
   status: z.enum(['OK', 'DELAYED']),
-  request_id: z.string().optional(),
-  resultsCount: z.number().int().nonnegative().optional(),
-  results: z.array(z.unknown()).optional(),
-  next_url: z.string().min(1).optional(),
+  request_id: z.optional(z.string()),
+  resultsCount: z.optional(z.int().check(z.nonnegative())),
+  results: z.optional(z.array(z.unknown())),
+  next_url: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type Envelope = z.infer<typeof envelopeSchema>;

@@ -3,7 +3,7 @@
  * validated at the edge: a split we cannot read is an error, never a split silently ignored
  * (that would leave a ticker's history on two price bases).
  */
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import { clip } from '../../platform/text';
 import { polygonError } from './polygon-error';
 import { buildUrl, followUrl, parseEnvelope, type Target } from './polygon-responses';
@@ -25,14 +25,15 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export const SPLITS_PAGE_LIMIT = 1000;
 
-const positive = z.number().positive().finite();
+// z.number() already refuses Infinity and NaN (zod 4).
+const positive = z.number().check(z.positive());
 const splitSchema = z.object({
-  ticker: z.string().min(1).max(20),
-  execution_date: z.string().regex(DATE_RE),
+  ticker: z.string().check(z.minLength(1), z.maxLength(20)),
+  execution_date: z.string().check(z.regex(DATE_RE)),
   split_from: positive,
   split_to: positive,
-  adjustment_type: z.string().optional(),
-  historical_adjustment_factor: z.number().optional(),
+  adjustment_type: z.optional(z.string()),
+  historical_adjustment_factor: z.optional(z.number()),
 });
 
 type GetJson = (url: URL, endpoint: 'splits') => Promise<unknown>;

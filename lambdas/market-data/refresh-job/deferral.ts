@@ -13,6 +13,8 @@ export class JobProgress {
   private readonly doneKeys: string[];
   private readonly doneSet: Set<string>;
   private readonly fetched = new Map<string, Map<string, TickerDataRow>>();
+  /** The rows taken back from earlier invocations' parked blobs (parked already). */
+  private readonly fromParked = new Set<TickerDataRow>();
   polygonCalls = 0;
 
   constructor(
@@ -62,13 +64,18 @@ export class JobProgress {
     for (const row of rows) {
       let m = this.fetched.get(row.ticker);
       if (!m) this.fetched.set(row.ticker, (m = new Map<string, TickerDataRow>()));
-      if (!m.has(row.asOf)) m.set(row.asOf, row);
+      if (!m.has(row.asOf)) {
+        m.set(row.asOf, row);
+        this.fromParked.add(row);
+      }
     }
   }
 
-  /** Every row fetched in this invocation (what it parks). */
+  /** Every row fetched in this invocation (what it parks), not those taken back from parked blobs. */
   allFetched(): TickerDataRow[] {
-    return [...this.fetched.values()].flatMap((m) => [...m.values()]);
+    return [...this.fetched.values()].flatMap((m) =>
+      [...m.values()].filter((r) => !this.fromParked.has(r)),
+    );
   }
 
   fetchedRows(ticker: string): Iterable<TickerDataRow> {

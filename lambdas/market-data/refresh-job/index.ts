@@ -1,5 +1,6 @@
 import type {
   Deferrals,
+  FinishCursor,
   HeldPositions,
   JobRuntime,
   NoDataMemo,
@@ -39,13 +40,38 @@ export interface RefreshJobDeps {
    * existed) the fetched rows are written to `ticker-data` raw and re-read when the job ends.
    */
   readonly parked?: ParkedRows;
+  /**
+   * Where a parked job's finishing invocations note how far they have written; without it a
+   * parked job writes all its rows in one invocation.
+   */
+  readonly finishCursor?: FinishCursor;
+}
+
+/**
+ * Another invocation of the same job (a duplicate message) moved the finishing cursor first: it
+ * goes on writing and reports the job; this one stops without re-enqueueing anything.
+ */
+function superseded(progress: JobProgress, deps: Pick<RefreshJobDeps, 'runtime'>): RefreshOutcome {
+  const { job, polygonCalls } = progress;
+  deps.runtime.log('warn', 'Refresh finishing taken over by another invocation of the job', {
+    session: job.session,
+    runId: job.runId,
+  });
+  return {
+    status: 'deferred',
+    reason: 'superseded',
+    delaySeconds: 0,
+    polygonCalls,
+    remainingCalls: 0,
+  };
 }
 
 /**
  * Runs (or resumes) one refresh job: plans the cheapest Polygon calls once, makes them while the
  * shared budget and the invocation's time allow, and otherwise persists what it fetched and
  * re-enqueues itself with a delay (never sleeping, never burning a receive count). When every
- * call is done, it completes the indicators, writes the rows and reprices the positions.
+ * call is done, it completes the indicators, writes the rows (a parked job's in chunks, over as
+ * many invocations as they take: ./finish.ts) and reprices the positions.
  */
 export async function runRefreshJob(
   input: RefreshJob,
@@ -75,8 +101,10 @@ export async function runRefreshJob(
     progress,
     { legacyResumed: input.done.length > 0 && !progress.parking, parkedResume },
     splits,
-    deps,
+    { ...deps, finishCursor: progress.parking ? deps.finishCursor : undefined },
   );
+  if (merged.finish === 'paused') return deferJob(progress, 'time', 1_000, deps);
+  if (merged.finish === 'superseded') return superseded(progress, deps);
   // The tickers are fresh from here on (what the freshness target measures); repricing follows.
   deps.runtime.log('info', 'Ticker rows written', {
     session: job.session,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../platform/zod';
 import type { RefreshPlan } from '../domain/refresh-plan';
 import { jobBoundsProblems } from './bounds';
 
@@ -18,68 +18,72 @@ export const HISTORY_ROWS = 80;
 /** Rows read per ticker whose history was (re)built in this job. */
 export const REBUILT_HISTORY_ROWS = 400;
 
+const isoDate = () => z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/));
+
 const polygonCall = z.union([
-  z.object({ kind: z.literal('grouped'), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }).strict(),
-  z
-    .object({ kind: z.literal('range'), ticker: z.string(), from: z.string(), to: z.string() })
-    .strict(),
+  z.strictObject({ kind: z.literal('grouped'), date: isoDate() }),
+  z.strictObject({
+    kind: z.literal('range'),
+    ticker: z.string(),
+    from: z.string(),
+    to: z.string(),
+  }),
 ]);
 
 /** The body of a `ticker-processing-queue` message: one refresh job. */
 export const refreshJobSchema = z
-  .object({
+  .strictObject({
     v: z.literal(1),
     kind: z.literal('refresh'),
-    runId: z.string().min(1).max(100),
-    session: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    runId: z.string().check(z.minLength(1), z.maxLength(100)),
+    session: isoDate(),
     tickers: z
-      .array(z.string().regex(/^[A-Z][A-Z0-9.-]{0,9}$/))
-      .min(1)
-      .max(MAX_TICKERS_PER_JOB),
+      .array(z.string().check(z.regex(/^[A-Z][A-Z0-9.-]{0,9}$/)))
+      .check(z.minLength(1), z.maxLength(MAX_TICKERS_PER_JOB)),
     /** Decided on the first attempt and kept, so retries follow it instead of re-planning. */
-    plan: z
-      .object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) })
-      .optional(),
+    plan: z.optional(
+      z.object({ strategy: z.enum(['none', 'grouped', 'range']), calls: z.array(polygonCall) }),
+    ),
     /**
      * Tickers whose history is rebuilt from `since` (they were new or too far behind), as
      * indexes into `tickers`: at 10,000 new 10-character symbols a ticker→date map would push a
      * deferred job over SQS's 256 KiB, indexes keep it near 190 KiB.
      */
-    rebuild: z
-      .object({
-        since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
-        indexes: z.array(
-          z
-            .number()
-            .int()
-            .min(0)
-            .max(MAX_TICKERS_PER_JOB - 1),
-        ),
-      })
-      .strict()
-      .optional(),
-    done: z.array(z.string()).default([]),
+    rebuild: z.optional(
+      z.strictObject({
+        since: isoDate(),
+        indexes: z.array(z.int().check(z.minimum(0), z.maximum(MAX_TICKERS_PER_JOB - 1))),
+      }),
+    ),
+    done: z._default(z.array(z.string()), []),
     /**
      * The rows earlier invocations fetched, parked in the state table (ids, oldest first;
      * ../adapters/parked-rows.ts). Absent on a job that writes them to `ticker-data` raw instead
      * (one queued before parking existed, or run without the store).
      */
-    parked: z
-      .array(z.string().regex(/^[0-9a-f]{8}\.[1-9][0-9]{0,2}$/))
-      .max(MAX_DEFERRALS)
-      .optional(),
-    deferrals: z.number().int().min(0).max(MAX_DEFERRALS).default(0),
+    parked: z.optional(
+      z
+        .array(z.string().check(z.regex(/^[0-9a-f]{8}\.[1-9][0-9]{0,2}$/)))
+        .check(z.maxLength(MAX_DEFERRALS)),
+    ),
+    deferrals: z._default(z.int().check(z.minimum(0), z.maximum(MAX_DEFERRALS)), 0),
   })
-  .strict()
   // Beyond the shape: a real trading-day session and a plan the planner could have made (./bounds.ts).
-  .superRefine((job, ctx) => {
-    for (const message of jobBoundsProblems(job)) ctx.addIssue({ code: 'custom', message });
-  });
+  .check(
+    z.superRefine((job, ctx) => {
+      for (const message of jobBoundsProblems(job)) ctx.addIssue({ code: 'custom', message });
+    }),
+  );
 
 export type RefreshJob = z.infer<typeof refreshJobSchema>;
 
-/** Why the job paused: it is re-enqueued with a delay and resumes where it stopped. */
-export type DeferReason = 'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time';
+/**
+ * Why the job paused: it is re-enqueued with a delay and resumes where it stopped ('time' also
+ * when its rows take more than one invocation to write). 'superseded': a duplicate message of the
+ * job is finishing it in another invocation, so this one stopped and re-enqueued nothing.
+ */
+export type DeferReason =
+  'budget' | 'rate-limited' | 'not-published' | 'upstream-error' | 'time' | 'superseded';
 
 export interface RepriceSummary {
   readonly updated: number;

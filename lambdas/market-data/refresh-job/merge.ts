@@ -1,8 +1,9 @@
 import { mapLimit } from '../../platform/concurrency';
 import { applySplits, splitsRebasing, type SplitEvent } from '../domain/splits';
 import { completeIndicators, type TickerDataRow } from '../domain/ticker-rows';
-import type { JobRuntime, TickerHistory } from '../ports';
+import type { FinishCursor, JobRuntime, TickerHistory } from '../ports';
 import { keepsStored, type JobProgress } from './deferral';
+import { writeRows, type Written } from './finish';
 import { rereadHistory } from './history';
 
 /** What merging the fetched bars into the stored history gave. */
@@ -18,24 +19,31 @@ export interface Merged {
   readonly rowsWritten: number;
   /** The splits that re-based stored rows. */
   readonly splitsApplied: SplitEvent[];
+  /** Whether every row is written now (./finish.ts), or the job goes on in another invocation. */
+  readonly finish: Written['status'];
 }
 
 /**
  * Phase 4 (every call is done): merges each ticker's fetched rows into its history, puts it on
  * today's share basis (the executed `splits`), completes the indicators and writes the rows that
- * changed.
+ * changed (a parked job's a chunk at a time from its finishing cursor, ./finish.ts).
  */
 export async function mergeAndWrite(
   progress: JobProgress,
   resumed: { readonly legacyResumed: boolean; readonly parkedResume: boolean },
   splits: readonly SplitEvent[],
-  deps: { readonly history: TickerHistory; readonly runtime: JobRuntime },
+  deps: {
+    readonly history: TickerHistory;
+    readonly runtime: JobRuntime;
+    readonly finishCursor?: FinishCursor;
+  },
 ): Promise<Merged> {
   const { job } = progress;
   const refreshed: string[] = [];
   const noData: string[] = [];
   const prices = new Map<string, { price: number; asOf: string }>();
-  const toWrite: TickerDataRow[] = [];
+  // Each ticker's rows to write, in message order (the finishing cursor counts tickers).
+  const toWrite: TickerDataRow[][] = job.tickers.map(() => []);
   const splitsApplied: SplitEvent[] = [];
   let alreadyFresh = 0;
   const rebuildIndexes = new Set(job.rebuild?.indexes ?? []);
@@ -63,13 +71,13 @@ export async function mergeAndWrite(
     // A rebuilt series starts at `since`: no stored closes from before it.
     const completed = completeIndicators(rows, { storedWindow: since === undefined });
     const written = new Map([...changed, ...completed].map((r) => [r.asOf, r]));
-    toWrite.push(...written.values());
+    toWrite[i] = [...written.values()];
     if (completed.length === 0) alreadyFresh++;
     else refreshed.push(t);
     prices.set(t, { price: rows[rows.length - 1].price, asOf: latest.asOf });
   });
-  if (toWrite.length > 0) await deps.history.putRows(toWrite);
-  return { refreshed, alreadyFresh, noData, prices, rowsWritten: toWrite.length, splitsApplied };
+  const { status, rowsWritten } = await writeRows(toWrite, job, deps);
+  return { refreshed, alreadyFresh, noData, prices, rowsWritten, splitsApplied, finish: status };
 }
 
 /**

@@ -19,7 +19,8 @@ export interface FaultCaseSpec {
 export /** What every night-long case checks afterwards (harness/invariants.ts), as FAULTS.md lists it. */
 const INVARIANTS = {
   tickers: 'no ticker lost (each fresh, no-data, or failed in the DLQ and counted)',
-  portfolios: 'no portfolio lost (each analysed, or failed in the DLQ, counted and logged)',
+  portfolios:
+    'no portfolio lost (each analysed, failed in the DLQ, counted and logged, or skipped for budget and counted)',
   duplicates: 'no duplicate rows (ticker-data per session, analyses per data/model/prompt)',
   positions: 'no phantom positions; prices exact to the cent (shares × close)',
   lastGood: 'the last good analysis is still the newest where none succeeded',
@@ -188,6 +189,12 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'The stored analysis stays; the run sends nothing more to xAI; XaiCreditsExhausted counted once; the rest fail fast with the same reason and reach the DLQ',
   ),
   spec(
+    'xAI',
+    'X13',
+    'Spend cap reached mid-night (XAI_MAX_USD_PER_NIGHT below the cost of one analysis)',
+    'The first analysis is stored and its cost counted; the rest are not sent to xAI: acknowledged (not in the DLQ), counted as AnalysesSkippedBudget, one WARN line per invocation names them; their last good analysis stays the newest; a manual forced run is still sent and its cost counted',
+  ),
+  spec(
     'DynamoDB',
     'D01',
     'Throttled batch writes: half of each ticker-data BatchWriteItem returned as UnprocessedItems',
@@ -228,6 +235,12 @@ export const FAULT_CASES: readonly FaultCaseSpec[] = [
     'L04',
     'Two nightly runs overlapping (both fan-outs and both consumers at once)',
     'The shared budget holds (≤ 5 requests per 60 s), one row per ticker and session, one analysis per portfolio',
+  ),
+  spec(
+    'Lambda',
+    'L05',
+    'processTicker killed in the middle of a chunked finish (a first night whose rows take several invocations to write), after the cursor moved',
+    'SQS redelivers it; the retry resumes at the saved cursor: no row lost, at most one chunk written twice, the night reported done only after the last row',
   ),
   spec(
     'Bad input',

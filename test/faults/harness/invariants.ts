@@ -16,6 +16,11 @@ export interface Expectations {
   readonly noDataTickers?: readonly string[];
   /** Portfolios whose analysis must fail: in the DLQ, counted, ERROR naming them. */
   readonly failedPortfolios?: readonly string[];
+  /**
+   * Portfolios not sent to xAI because the night's spend cap was reached: acknowledged (not in a
+   * DLQ), counted as AnalysesSkippedBudget, named by a WARN line; their last good analysis stays.
+   */
+  readonly budgetSkippedPortfolios?: readonly string[];
   /** Portfolios not re-analysed for a reason that is not a failure (e.g. no fresh data). */
   readonly unanalysedPortfolios?: readonly string[];
   /** Positions deleted during the night (must not come back). */
@@ -53,7 +58,12 @@ export async function checkNight(
   const failedTickers = new Set(exp.failedTickers ?? []);
   const noData = new Set(exp.noDataTickers ?? []);
   const failedPortfolios = new Set(exp.failedPortfolios ?? []);
-  const unanalysed = new Set([...(exp.unanalysedPortfolios ?? []), ...failedPortfolios]);
+  const budgetSkipped = new Set(exp.budgetSkippedPortfolios ?? []);
+  const unanalysed = new Set([
+    ...(exp.unanalysedPortfolios ?? []),
+    ...failedPortfolios,
+    ...budgetSkipped,
+  ]);
   const deleted = new Set(exp.deletedPositions ?? []);
   const metric = (name: string) => nights.reduce((s, n) => s + (n.metrics[name] ?? 0), 0);
 
@@ -221,6 +231,21 @@ export async function checkNight(
       );
       if (!named) problems.push(`no ERROR log line names failed portfolio ${p.id}`);
     }
+  }
+  if (metric('AnalysesSkippedBudget') !== budgetSkipped.size)
+    problems.push(
+      `AnalysesSkippedBudget counted ${metric('AnalysesSkippedBudget')}, expected ${budgetSkipped.size}`,
+    );
+  for (const id of budgetSkipped) {
+    const named = nights.some((n) =>
+      n.records.some(
+        (r) =>
+          r.level === 'WARN' &&
+          /spend cap/.test(String(r.message)) &&
+          JSON.stringify(r).includes(id),
+      ),
+    );
+    if (!named) problems.push(`no WARN line names portfolio ${id}, skipped for budget`);
   }
   if (failedPortfolios.size > 0 && metric('AnalysisFailures') === 0)
     problems.push('analyses failed but AnalysisFailures was never counted');

@@ -121,6 +121,9 @@ describe('nightly analysis through the queue', () => {
       found: 3,
       queued: 2,
       skipped: { noPositions: 1 },
+      // Two portfolios: Lambda's minimum (no mapping locally, so only derived and logged).
+      concurrency: 2,
+      expectedFinish: expect.any(String),
     });
   });
 

@@ -61,4 +61,85 @@ describe('analyzePortfoliosFlow', () => {
       /1 of 2 analysis messages could not be queued.*InternalError: boom/,
     );
   });
+
+  describe('pacing', () => {
+    const SIX = Date.UTC(2026, 10, 17, 6, 0, 0);
+    const limits = {
+      requestsPerMinute: 1_800,
+      tokensPerMinute: 10_000_000,
+      tokensPerAnalysis: 8_000,
+      secondsPerAnalysis: 15,
+      deadlineUtc: '13:30',
+      maxConcurrency: 100,
+    };
+
+    function paced(setMaximumConcurrency: (c: number) => Promise<void>, count = 10_000) {
+      const base = fanOutDeps();
+      const logs: [string, string, Record<string, unknown> | undefined][] = [];
+      const ids = Array.from({ length: count }, (_, i) => ({ id: `p${i}` }));
+      const deps = {
+        ...base.deps,
+        portfolios: { activePortfolios: async () => ids, hasPositions: async () => true },
+        obs: {
+          ...base.deps.obs,
+          log: (l: string, m: string, d?: Record<string, unknown>) => logs.push([l, m, d]),
+        },
+        pacing: { limits, now: () => SIX, scaler: { setMaximumConcurrency } },
+      };
+      return { ...base, deps, logs };
+    }
+
+    it('sets the concurrency derived from the portfolios queued before queuing them', async () => {
+      // Prepare
+      const order: string[] = [];
+      const set: number[] = [];
+      const { deps } = paced(async (c) => {
+        set.push(c);
+        order.push('scale');
+      });
+      const send = deps.queue.sendAll;
+      deps.queue = { sendAll: async (m) => (order.push('send'), send(m)) };
+
+      // Act
+      const result = await analyzePortfoliosFlow({ kind: 'nightly' }, deps);
+
+      // Assess: 10,000 portfolios, 4 per slot a minute, 360 planned minutes → 7
+      expect(set).toEqual([7]);
+      expect(order[0]).toBe('scale');
+      expect(result).toMatchObject({ queued: 10_000, concurrency: 7 });
+      expect(Date.parse(result.expectedFinish!)).toBeLessThan(Date.UTC(2026, 10, 17, 13, 30));
+    });
+
+    it('queues the night at the current concurrency when the update fails, saying so', async () => {
+      // Prepare
+      const { deps, logs, counts } = paced(async () => {
+        throw new Error('AccessDenied');
+      });
+
+      // Act
+      const result = await analyzePortfoliosFlow({ kind: 'nightly' }, deps);
+
+      // Assess
+      expect(result.queued).toBe(10_000);
+      expect(counts.get('ConcurrencyUpdateFailures')).toBe(1);
+      expect(logs.find(([level]) => level === 'error')?.[2]).toMatchObject({
+        concurrency: 7,
+        error: expect.stringContaining('AccessDenied'),
+      });
+    });
+
+    it('warns when even the xAI limits cannot finish the night before the deadline', async () => {
+      // Prepare
+      const { deps, logs } = paced(async () => undefined, 600_000);
+
+      // Act
+      await analyzePortfoliosFlow({ kind: 'nightly' }, deps);
+
+      // Assess
+      expect(logs.find(([level]) => level === 'warn')?.[2]).toMatchObject({
+        concurrency: 100,
+        boundBy: 'ceiling',
+      });
+    });
+  });
 });

@@ -141,6 +141,20 @@ export function fakeAnalysis(
     },
     failureMark: async (key) => marks.get(key),
   };
+  const spent = new Map<string, { spentUsd: number; admitted: number }>();
+  const spend: AnalyzePortfolioDeps['spend'] = {
+    admit: async (night, capUsd) => {
+      const item = spent.get(night) ?? { spentUsd: 0, admitted: 0 };
+      if (item.spentUsd >= capUsd) return { admitted: false, spentUsd: item.spentUsd, capUsd };
+      spent.set(night, { ...item, admitted: item.admitted + 1 });
+      return { admitted: true };
+    },
+    addSpend: async (night, usd) => {
+      const item = spent.get(night) ?? { spentUsd: 0, admitted: 0 };
+      spent.set(night, { ...item, spentUsd: item.spentUsd + usd });
+      return item.spentUsd + usd;
+    },
+  };
   const complete = async (request: CompletionRequest): Promise<CompletionResult> => {
     requests.push(request);
     if (failNext) {
@@ -180,6 +194,7 @@ export function fakeAnalysis(
     marketRows: { latestRows: async (t) => tickerItems[t] ?? [] },
     store,
     marks: failureMarks,
+    spend,
     xai: { complete },
     runtime: {
       model: MODEL,
@@ -199,6 +214,7 @@ export function fakeAnalysis(
     correlations,
     claims,
     marks,
+    spent,
     rows,
     requests,
     counts,

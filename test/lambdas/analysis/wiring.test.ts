@@ -26,7 +26,7 @@ const tables = {
 };
 
 describe('analysis wiring', () => {
-  it('builds the fan-out from the portfolio tables and the analysis queue only', () => {
+  it('builds the fan-out from the portfolio tables, the analysis queue and the pacing settings', () => {
     // Prepare
     const { env, read } = recordingEnv({ ...tables });
 
@@ -34,7 +34,18 @@ describe('analysis wiring', () => {
     createAnalyzePortfoliosDeps(env);
 
     // Assess
-    expect([...read].sort()).toEqual(['ANALYSIS_QUEUE_URL', 'PORTFOLIOS_TABLE', 'POSITIONS_TABLE']);
+    expect([...read].sort()).toEqual([
+      'ANALYSIS_DEADLINE_UTC',
+      'ANALYSIS_EVENT_SOURCE_MAPPING_ID',
+      'ANALYSIS_MAX_CONCURRENCY',
+      'ANALYSIS_QUEUE_URL',
+      'PORTFOLIOS_TABLE',
+      'POSITIONS_TABLE',
+      'XAI_REQUESTS_PER_MINUTE',
+      'XAI_SECONDS_PER_ANALYSIS',
+      'XAI_TOKENS_PER_ANALYSIS',
+      'XAI_TOKENS_PER_MINUTE',
+    ]);
   });
 
   it('builds the analysis from its tables and the XAI_* settings, defaults where unset', () => {
@@ -47,12 +58,14 @@ describe('analysis wiring', () => {
     // Assess
     expect([...read].sort()).toEqual([
       'ANALYSES_TABLE',
+      'ANALYSIS_QUEUE_URL',
       'PORTFOLIOS_TABLE',
       'POSITIONS_TABLE',
       'STATE_TABLE',
       'TICKER_DATA_TABLE',
       'XAI_API_URL',
       'XAI_MAX_ATTEMPTS',
+      'XAI_MAX_USD_PER_NIGHT',
       'XAI_MODEL',
       'XAI_RETRY_BASE_MS',
       'XAI_RETRY_MAX_MS',
@@ -63,6 +76,18 @@ describe('analysis wiring', () => {
       xaiModel: 'grok-4.3',
       xaiTimeoutMs: 60_000,
     });
+    expect(config.xaiMaxUsdPerNight).toBeUndefined();
+  });
+
+  it('reads the night spending cap in USD and refuses one that is not a positive amount', () => {
+    const deps = createAnalyzePortfolioDeps({ ...tables, XAI_MAX_USD_PER_NIGHT: ' 2.5 ' });
+    expect(deps.config.xaiMaxUsdPerNight).toBe(2.5);
+    expect(deps.forInvocation().runtime.spendCapUsd).toBe(2.5);
+    for (const bad of ['0', '-1', 'ten', 'Infinity']) {
+      expect(() => createAnalyzePortfolioDeps({ ...tables, XAI_MAX_USD_PER_NIGHT: bad })).toThrow(
+        /XAI_MAX_USD_PER_NIGHT must be a positive amount in USD/,
+      );
+    }
   });
 
   it('gives the flow the configured model and the repositories themselves as ports', () => {

@@ -12,8 +12,10 @@ import { FUNCTIONS, type DynamoAction, type FunctionName } from '../../../lib/fu
 import { AnalysisRepository } from '../../../lambdas/analysis/adapters/analysis-repository';
 import { analysisKey } from '../../../lambdas/analysis/claim';
 import { defectKey, haltKey } from '../../../lambdas/analysis/paid-guard';
+import { SpendLedger } from '../../../lambdas/analysis/adapters/spend-ledger';
 import { createNoDataMemo } from '../../../lambdas/market-data/adapters/no-data-memo';
 import { createParkedRows } from '../../../lambdas/market-data/adapters/parked-rows';
+import { createFinishCursor } from '../../../lambdas/market-data/adapters/finish-cursor';
 import { createRefreshMarker } from '../../../lambdas/market-data/adapters/refresh-marker';
 import { createRequestBudget } from '../../../lambdas/market-data/adapters/request-budget';
 import { rowFromBar } from '../../../lambdas/market-data/domain/ticker-rows';
@@ -112,11 +114,13 @@ describe('state-table keys against the grants', () => {
     const keys: [StatePurpose, string][] = [
       ['budget', stateKeys.budget('polygon', 'secret-key')],
       ['parked', stateKeys.parked('job', 'abcd1234', 0)],
+      ['finish', stateKeys.finish('job')],
       ['noData', stateKeys.noData('NVDA')],
       ['refresh', stateKeys.refreshMarker()],
       ['analysisClaim', claim],
       ['xaiHalt', stateKeys.xaiHalt('run-1')],
       ['paidDefect', stateKeys.paidDefect(claim)],
+      ['spend', stateKeys.spend('xai', '2025-01-15')],
     ];
     for (const [purpose, key] of keys) expect(key.startsWith(STATE_PREFIX[purpose])).toBe(true);
     // No prefix is another's prefix (a LeadingKeys grant of one never covers another's items).
@@ -131,7 +135,7 @@ describe('state-table keys against the grants', () => {
     expect(apiKeyHash('other-key')).not.toBe(apiKeyHash('secret-key'));
   });
 
-  it('processTicker: the budget, parked rows, no-data memo and refresh marker', async () => {
+  it('processTicker: the budget, parked rows, finishing cursor, no-data memo and refresh marker', async () => {
     await expectExactlyGranted('processTicker', async ({ client, mock }) => {
       // A refusal without the item (as local engines answer) makes the budget read it.
       mock
@@ -158,6 +162,9 @@ describe('state-table keys against the grants', () => {
       );
       const id = await parked.park('job-1', [row]);
       await expect(parked.load('job-1', id)).rejects.toThrow(/missing/);
+      const cursor = createFinishCursor({ client, tableName: 'state', now: () => NOW });
+      await expect(cursor.load('job-1')).resolves.toBe(0);
+      await expect(cursor.advance('job-1', 0, 10)).resolves.toBe(true);
       const marker = createRefreshMarker({ client, tableName: 'state', now: () => NOW });
       await marker.record('2025-01-14', { refreshed: 1, noData: 0 });
     });
@@ -172,8 +179,17 @@ describe('state-table keys against the grants', () => {
     },
   );
 
-  it('analyzePortfolio: its claims and paid-guard marks', async () => {
-    await expectExactlyGranted('analyzePortfolio', async ({ client }) => {
+  it('analyzePortfolio: its claims, paid-guard marks and the night spend', async () => {
+    await expectExactlyGranted('analyzePortfolio', async ({ client, mock }) => {
+      // The spend cap: a refused admission (read back for its message), an admission, a cost.
+      mock
+        .on(UpdateCommand)
+        .rejectsOnce(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }))
+        .resolves({});
+      const ledger = new SpendLedger({ client, stateTable: 'state' });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toMatchObject({ admitted: false });
+      expect(await ledger.admit('2025-01-15', 2, NOW)).toEqual({ admitted: true });
+      await ledger.addSpend('2025-01-15', 0.01, NOW);
       const repo = new AnalysisRepository({
         client,
         analysesTable: 'analyses',

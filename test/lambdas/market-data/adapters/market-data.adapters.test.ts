@@ -31,6 +31,7 @@ import {
 } from '../../../../lambdas/market-data/adapters/request-budget';
 import { createTickerDataRepository } from '../../../../lambdas/market-data/adapters/ticker-data-repository';
 import { createParkedRows, PARKED_ID } from '../../../../lambdas/market-data/adapters/parked-rows';
+import { createFinishCursor } from '../../../../lambdas/market-data/adapters/finish-cursor';
 import { tradingDaysBack } from '../../../../lambdas/market-data/domain/market-calendar';
 import {
   ownRows,
@@ -258,6 +259,34 @@ describe('parked rows', () => {
     expect(Number(id.split('.')[1])).toBeGreaterThan(1);
     expect(back).toEqual(rows);
     await expect(store.load('run#2026-11-20#T1', id)).rejects.toThrow(/missing/);
+  });
+});
+
+describe('finishing cursor', () => {
+  it('starts at 0, moves only from the value it holds, and reads a foreign value as 0', async () => {
+    // Prepare
+    const cursor = createFinishCursor({ client: docClient(), tableName: dynamo.names.state });
+    const key = 'run-c#2026-11-20#AAA';
+
+    // Act: a first chunk, a duplicate invocation still at 0, the next chunk, a stale one.
+    const start = await cursor.load(key);
+    const first = await cursor.advance(key, 0, 40);
+    const duplicate = await cursor.advance(key, 0, 35);
+    const second = await cursor.advance(key, 40, 90);
+    const stale = await cursor.advance(key, 40, 95);
+    const end = await cursor.load(key);
+    await put(dynamo.names.state, { pk: 'finish#run-d#2026-11-20#AAA', next: 'x' });
+
+    // Assess
+    expect([start, first, duplicate, second, stale, end]).toEqual([
+      0,
+      true,
+      false,
+      true,
+      false,
+      90,
+    ]);
+    await expect(cursor.load('run-d#2026-11-20#AAA')).resolves.toBe(0);
   });
 });
 

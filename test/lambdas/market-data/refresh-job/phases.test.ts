@@ -50,6 +50,19 @@ describe('JobProgress (the deferral state)', () => {
   });
 });
 
+describe('JobProgress.allFetched (what a deferral parks)', () => {
+  it("keeps this invocation's rows only, not those taken back from parked blobs", () => {
+    const progress = new JobProgress({ ...job, parked: ['0000000a.1'] }, new Map(), 'at');
+    progress.remember(row('2026-11-20', 11));
+    progress.rememberParked([row('2026-11-20', 10.5), row('2026-11-19', 10)]);
+    expect(progress.allFetched().map((r) => [r.asOf, r.price])).toEqual([['2026-11-20', 11]]);
+    expect([...progress.fetchedRows('NVDA')].map((r) => r.asOf)).toEqual([
+      '2026-11-20',
+      '2026-11-19',
+    ]);
+  });
+});
+
 describe('mergeRows', () => {
   it('lays fetched rows over the history oldest first, keeping computed rows with the same close', () => {
     const history = [row('2026-11-18', 9, true), row('2026-11-19', 10, true)];
