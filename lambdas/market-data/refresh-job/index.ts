@@ -81,14 +81,14 @@ export async function runRefreshJob(
   const concurrency = deps.runtime.concurrency ?? 16;
   // A resumed job that parks its rows reads no history until every call is done.
   const parkedResume = input.plan !== undefined && input.parked !== undefined;
-  const stored = parkedResume
-    ? new Map<string, TickerDataRow[]>()
+  const { stored, continued } = parkedResume
+    ? { stored: new Map<string, TickerDataRow[]>(), continued: new Set<string>() }
     : await readStoredRows(input, { history: deps.history, concurrency, now: deps.runtime.now });
   const planned = await planJob(input, stored, deps);
   const { knownNoData } = planned;
   // A new job parks its fetched rows when there is a store (a job queued before keeps writing them).
   const job = deps.parked && !input.plan ? { ...planned.job, parked: [] } : planned.job;
-  const progress = new JobProgress(job, stored, fetchedAt);
+  const progress = new JobProgress(job, stored, fetchedAt, continued);
   const paused = await fetchPending(progress, deps);
   if (paused) return paused;
   if (parkedResume) await readContinued(progress, { ...deps, concurrency });

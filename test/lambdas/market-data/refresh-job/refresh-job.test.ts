@@ -378,6 +378,57 @@ describe("runRefreshJob: the steady night's batch read", () => {
     expect(batch.row('AAPL', SESSION)?.recentCloses).toEqual(aapl.slice(-49).map((r) => r.price));
   });
 
+  /** AAPL up to date (continued), four tickers that missed 3 sessions: grouped days before PREV. */
+  const BEHIND = ['GOOG', 'MSFT', 'NVDA', 'TSLA'];
+  const missedThree = () => {
+    const ws = [new World(['AAPL', ...BEHIND]), new World(['AAPL', ...BEHIND])];
+    ws[1].batchRead = true;
+    for (const w of ws) {
+      w.seed('AAPL', 80);
+      for (const t of BEHIND) w.seed(t, 80, tradingDaysBack(PREV, 4)[0]);
+    }
+    return { full: ws[0], batch: ws[1], tickers: ['AAPL', ...BEHIND] };
+  };
+
+  it('leaves the older rows of a continued ticker alone when other tickers missed sessions', async () => {
+    // Prepare
+    const { full, batch, tickers } = missedThree();
+    const before = batch.rows('AAPL');
+
+    // Act
+    const outcomes = await Promise.all(
+      [full, batch].map(async (w) => done(await runRefreshJob(jobFor(tickers), w.deps()))),
+    );
+
+    // Assess: the older grouped days were fetched, yet AAPL's stored rows are as they were
+    expect(batch.calls).toContain(`grouped:${previousTradingDay(PREV)}`);
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(batch.reads.map((r) => r.ticker)).toEqual(BEHIND);
+    expect(batch.rows('AAPL').slice(0, -1)).toEqual(before);
+    expect(
+      batch.puts
+        .flat()
+        .filter((r) => r.ticker === 'AAPL')
+        .map((r) => r.asOf),
+    ).toEqual([SESSION]);
+    expect(tickers.map((t) => batch.rows(t))).toEqual(tickers.map((t) => full.rows(t)));
+  });
+
+  it('persists no older bar of a continued ticker when the job defers', async () => {
+    // Prepare: as above, and the session's grouped call is rate-limited (no parked-rows store)
+    const { batch, tickers } = missedThree();
+    batch.failures = [{ error: upstream('rate-limited'), on: `grouped:${SESSION}` }];
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(tickers), batch.deps());
+
+    // Assess: the missed sessions are persisted raw for the resumed job, nothing of AAPL
+    expect(outcome).toMatchObject({ status: 'deferred', reason: 'rate-limited' });
+    const put = batch.puts.flat();
+    expect(put.filter((r) => r.ticker === 'MSFT')).toHaveLength(3);
+    expect(put.filter((r) => r.ticker === 'AAPL')).toEqual([]);
+  });
+
   it('spends nothing, reads no history and writes nothing on a re-run of a done night', async () => {
     // Prepare: the night ran once
     const { batch } = worlds((w) => TICKERS.forEach((t) => w.seed(t, 80)));
