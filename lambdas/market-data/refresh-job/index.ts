@@ -15,7 +15,7 @@ import { fetchPending } from './fetch';
 import { loadParked, readContinued } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
 import type { TickerDataRow } from '../domain/ticker-rows';
-import { mergeAndWrite } from './merge';
+import { mergeAndWrite, type Merged } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
 import { learnSplits, logSplits } from './splits';
@@ -66,6 +66,21 @@ function superseded(progress: JobProgress, deps: Pick<RefreshJobDeps, 'runtime'>
   };
 }
 
+/** Every row is written: the tickers are fresh from here on (what the freshness target measures). */
+function logWritten(merged: Merged, session: string, runtime: Pick<JobRuntime, 'log'>): void {
+  runtime.log('info', 'Ticker rows written', {
+    session,
+    rows: merged.rowsWritten,
+    refreshed: merged.refreshed.length,
+  });
+  if (merged.noData.length > 0)
+    runtime.log('warn', 'Tickers without data for the session', {
+      session,
+      count: merged.noData.length,
+      tickers: merged.noData.slice(0, 50),
+    });
+}
+
 /**
  * Runs (or resumes) one refresh job: plans the cheapest Polygon calls once, makes them while the
  * shared budget and the invocation's time allow, and otherwise persists what it fetched and
@@ -105,18 +120,7 @@ export async function runRefreshJob(
   );
   if (merged.finish === 'paused') return deferJob(progress, 'time', 1_000, deps);
   if (merged.finish === 'superseded') return superseded(progress, deps);
-  // The tickers are fresh from here on (what the freshness target measures); repricing follows.
-  deps.runtime.log('info', 'Ticker rows written', {
-    session: job.session,
-    rows: merged.rowsWritten,
-    refreshed: merged.refreshed.length,
-  });
-  if (merged.noData.length > 0)
-    deps.runtime.log('warn', 'Tickers without data for the session', {
-      session: job.session,
-      count: merged.noData.length,
-      tickers: merged.noData.slice(0, 50),
-    });
+  logWritten(merged, job.session, deps.runtime);
   const newlyNoData = merged.noData.filter((t) => !knownNoData.has(t));
   await recordNoData(newlyNoData, job.session, merged.prices.size > 0, deps);
   const positions = await deps.positions.reprice(merged.prices);
