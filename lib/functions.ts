@@ -126,14 +126,15 @@ export const FUNCTIONS = {
       'POLYGON_BUDGET_TABLE',
       'POLYGON_API_KEY_SECRET',
     ],
-    // History: Query (latest rows) and BatchWriteItem (rows, re-based rows included); state:
-    // parked bars (Put, then Get), the finishing cursor (Get, conditional Update), the no-data
-    // memo (batch get and put), the refresh marker (a conditional Update); the budget item
-    // (conditional Update, a Get after a refusal).
+    // History: Query (latest rows), BatchGetItem (the steady night's previous rows) and
+    // BatchWriteItem (rows, re-based rows included); state: parked bars (Put, then Get), the
+    // finishing cursor (Get, conditional Update), the no-data memo (batch get and put), the
+    // refresh marker (a conditional Update); the budget item (conditional Update, a Get after a
+    // refusal).
     grants: {
       sharedRead: true,
       positions: 'priceUpdate',
-      tickerData: ['Query', 'BatchWriteItem'],
+      tickerData: ['Query', 'BatchGetItem', 'BatchWriteItem'],
       state: {
         parked: ['GetItem', 'PutItem'],
         finish: ['GetItem', 'UpdateItem'],

@@ -54,6 +54,13 @@ export interface SplitEvents {
 export interface TickerHistory {
   /** The newest `limit` items of a ticker, newest first, any writer's. */
   latestRows(ticker: string, limit: number): Promise<Record<string, unknown>[]>;
+  /**
+   * The items at these keys, any order, missing ones left out (one BatchGetItem per 100 keys).
+   * Optional: without it every ticker's history is read with `latestRows`.
+   */
+  rowsAt?(
+    keys: readonly { readonly ticker: string; readonly timestamp: string }[],
+  ): Promise<Record<string, unknown>[]>;
   putRows(rows: readonly TickerDataRow[]): Promise<unknown>;
 }
 

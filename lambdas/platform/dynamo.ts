@@ -6,6 +6,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { fullJitterDelay } from './backoff';
+import { mapLimit } from './concurrency';
 
 /**
  * DynamoDB batch and query helpers shared by the repositories. The SDK re-sends a throttled
@@ -21,6 +22,8 @@ export const BATCH_WRITE_MAX = 25;
 export interface BatchRetryOptions {
   /** Requests per batch before unprocessed items or keys are an error. @default 8 */
   readonly maxRounds?: number;
+  /** Batches in flight at once (`batchPutAll`). @default 1 */
+  readonly concurrency?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
 }
@@ -50,7 +53,8 @@ function pacer(opts: BatchRetryOptions, label: BatchLabel, operation: string) {
 }
 
 /**
- * Puts `items` into `tableName` in batches of 25, one batch after the other, re-sending each
+ * Puts `items` into `tableName` in batches of 25 (`concurrency` at a time, default one after the
+ * other), re-sending each
  * batch's `UnprocessedItems` until none are left; throws (nothing is dropped silently) when some
  * stay unprocessed after `maxRounds` requests. Returns the number of BatchWrite requests sent.
  */
@@ -63,9 +67,10 @@ export async function batchPutAll(
 ): Promise<number> {
   const pause = pacer(opts, label, 'BatchWrite');
   let requests = 0;
-  for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+  const starts = Array.from({ length: Math.ceil(items.length / BATCH_WRITE_MAX) }, (_, k) => k);
+  await mapLimit(starts, opts.concurrency ?? 1, async (k) => {
     let pending: Record<string, unknown>[] = items
-      .slice(i, i + BATCH_WRITE_MAX)
+      .slice(k * BATCH_WRITE_MAX, (k + 1) * BATCH_WRITE_MAX)
       .map((Item) => ({ PutRequest: { Item } }));
     for (let round = 0; pending.length > 0; round++) {
       if (round > 0) await pause(round, pending.length);
@@ -75,7 +80,7 @@ export async function batchPutAll(
       );
       pending = out.UnprocessedItems?.[tableName] ?? [];
     }
-  }
+  });
   return requests;
 }
 

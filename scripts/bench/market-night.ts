@@ -77,7 +77,8 @@ function captureJsonLines(stream: NodeJS.WriteStream, forwardOther: boolean): vo
       if (line.startsWith('{')) {
         try {
           const record = JSON.parse(line) as LogRecord;
-          if (typeof record.message === 'string') logs.push(record);
+          // benchAt: the virtual time the line was written (Powertools stamps the real time).
+          if (typeof record.message === 'string') logs.push({ ...record, benchAt: Date.now() });
           continue;
         } catch {
           // not a log line
@@ -264,6 +265,7 @@ async function main(): Promise<void> {
     let workerTotalMs = 0;
     const collectorStart = Date.now();
     let lastDoneAt: number | undefined;
+    let lastWrittenAt: number | undefined;
 
     const collected = (await processTickers(
       {
@@ -329,6 +331,9 @@ async function main(): Promise<void> {
       longestInvocationMs = Math.max(longestInvocationMs, Date.now() - invokedAt);
       workerTotalMs += Date.now() - invokedAt;
       if (logs.slice(logMark).some((l) => l.message === 'Refresh done')) lastDoneAt = Date.now();
+      // The rows are written before the positions are repriced: the log line's (virtual) time.
+      for (const l of logs.slice(logMark))
+        if (l.message === 'Ticker rows written') lastWrittenAt = Number(l.benchAt);
       failures += failed.size;
       for (const m of messages) {
         if (failed.has(m.MessageId!)) {
@@ -385,7 +390,13 @@ async function main(): Promise<void> {
       tickersFresh: fresh,
       positionsRepriced: repriced,
       freshAfterMs:
-        lastDoneAt !== undefined && fresh === tickers.length ? lastDoneAt - startAt : null,
+        lastDoneAt !== undefined && fresh === tickers.length
+          ? (lastWrittenAt !== undefined && Number.isFinite(lastWrittenAt)
+              ? lastWrittenAt
+              : lastDoneAt) - startAt
+          : null,
+      repricedAfterMs:
+        lastDoneAt !== undefined && repriced === positionCount ? lastDoneAt - startAt : null,
       waitedMs,
       realMs,
       invocations,

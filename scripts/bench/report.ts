@@ -79,7 +79,7 @@ function writeChecks(cases: readonly CaseResult[]): string[] {
   const steady5k = cases.find((c) => c.tickers === 5_000)?.nights.find((n) => n.label === 'steady');
   if (steady5k)
     out.push(
-      `- ${mark(steady5k.freshAfterMs !== null && steady5k.freshAfterMs <= 20_000)}: steady night at 5,000 tickers: every ticker fresh ${fmtDuration(steady5k.freshAfterMs)} after the trigger (target ≤ 20 s).`,
+      `- ${mark(steady5k.freshAfterMs !== null && steady5k.freshAfterMs <= 20_000)}: steady night at 5,000 tickers: every ticker fresh ${fmtDuration(steady5k.freshAfterMs)} after the trigger (target ≤ 20 s; rows written, the positions repriced after ${fmtDuration(steady5k.repricedAfterMs)}).`,
     );
   const first10k = cases.find((c) => c.tickers === 10_000)?.nights.find((n) => n.label === 'first');
   if (first10k)
@@ -186,6 +186,14 @@ export function renderReport(
       `- ${mark(worstWindow <= 5)}: most Polygon requests in any rolling 60-s window, over every night of every case: ${worstWindow} (limit 5); 429 answers from the simulator: ${all429}.`,
     );
     line(`- ${mark(unfresh.length === 0)}: every ticker fresh after every night.`);
+    const unpriced = cases.flatMap((c) =>
+      c.nights
+        .filter((n) => n.positionsRepriced !== c.positions)
+        .map((n) => `${c.tickers} ${n.label}`),
+    );
+    line(
+      `- ${mark(unpriced.length === 0)}: every position repriced every night${unpriced.length > 0 ? ` (not: ${unpriced.join(', ')})` : ''}.`,
+    );
     line(`- ${mark(dlq === 0)}: messages in the DLQ: ${dlq}.`);
     for (const l of writeChecks(cases)) line(l);
     line();

@@ -21,8 +21,13 @@ export interface NightResult {
   readonly tickersFresh: number;
   /** Positions whose price fields were written this night. */
   readonly positionsRepriced: number;
-  /** Simulated ms from the rule firing to the end of the last job (every ticker fresh). */
+  /**
+   * Simulated ms from the rule firing until every ticker is fresh: the last job's "Ticker rows
+   * written" log line (its rows are in `ticker-data`), or the end of the last job without one.
+   */
   readonly freshAfterMs: number | null;
+  /** Simulated ms from the rule firing to the end of the last job (every position repriced too). */
+  readonly repricedAfterMs: number | null;
   /** Simulated ms the virtual clock skipped (waiting for SQS delays). */
   readonly waitedMs: number;
   /** Real ms the night took on this machine. */

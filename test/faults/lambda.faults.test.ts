@@ -133,9 +133,11 @@ faultCase(
     night.lines.push(...killable.lines());
 
     rec.did(
-      `killed after ${rowsBefore} row batches (the last applied, unanswered); the redelivered job completed; ${describeNight(night)}`,
+      `killed after ${rowsBefore} row batches (the 4th applied, unanswered); the redelivered job completed; ${describeNight(night)}`,
     );
-    expect(rowsBefore).toBe(4);
+    // Rows are written 4 batches at a time (ticker-data-repository.ts): while the 4th is held,
+    // the others in flight may complete and more start, so at least 4 were sent before the kill.
+    expect(rowsBefore).toBeGreaterThanOrEqual(4);
     await checkNight(world, seeded, night, rec);
     rec.checked('the killed invocation had written rows before it died');
   },

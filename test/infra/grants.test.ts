@@ -38,7 +38,7 @@ const EXPECTED: Record<FunctionName, string[]> = {
     'state[nodata#*]: BatchGetItem BatchWriteItem',
     'state[parked#*]: GetItem PutItem',
     'state[refresh#*]: UpdateItem',
-    'ticker-data-{stage}: BatchWriteItem Query',
+    'ticker-data-{stage}: BatchGetItem BatchWriteItem Query',
   ],
   analyzePortfolios: SHARED_READ,
   analyzePortfolio: [

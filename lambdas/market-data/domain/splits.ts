@@ -58,6 +58,8 @@ export function rebaseRow(row: TickerDataRow, factor: number, rebasedAt: string)
     ma50: div(row.ma50, factor),
     rsiAvgGain: div(row.rsiAvgGain, factor),
     rsiAvgLoss: div(row.rsiAvgLoss, factor),
+    // Its closes are not continued from: the next night reads the re-based rows instead.
+    recentCloses: undefined,
     fetchedAt: rebasedAt,
   };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];

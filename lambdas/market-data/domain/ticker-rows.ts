@@ -1,6 +1,7 @@
 import { MA50_PERIOD, RSI_PERIOD, rsiFromAverages, rsiStep, type RsiState } from './indicators';
 import { indicatorSeries } from './indicators';
 import { sessionCloseIso } from '../../platform/ny-time';
+import { closesBefore, windowOf } from './close-window';
 
 /** Version of the indicator computation stamped on rows whose `rsi`/`ma50` are final. */
 export const INDICATOR_VERSION = 1;
@@ -25,6 +26,8 @@ export interface TickerDataRow {
   /** Wilder averages behind `rsi`, so the next session continues the series exactly. */
   readonly rsiAvgGain?: number;
   readonly rsiAvgLoss?: number;
+  /** The last 49 closes up to this row's, on the row a job computed last (./close-window.ts). */
+  readonly recentCloses?: readonly number[];
   /** Present once `rsi`/`ma50` have been computed for this row (absent on raw backfill rows). */
   readonly indicatorVersion?: number;
   readonly source: 'polygon-grouped' | 'polygon-range';
@@ -99,10 +102,19 @@ export function ownRows(items: readonly Record<string, unknown>[]): TickerDataRo
  * indicator (never an invented one). The RSI continues exactly from the stored Wilder averages of
  * the last completed row when there is one; otherwise the series is computed from its start.
  */
-export function completeIndicators(rows: readonly TickerDataRow[]): TickerDataRow[] {
+export function completeIndicators(
+  rows: readonly TickerDataRow[],
+  opts: { readonly storedWindow?: boolean } = {},
+): TickerDataRow[] {
   const first = rows.findIndex((r) => r.indicatorVersion === undefined);
   if (first < 0) return [];
-  const closes = rows.map((r) => r.price);
+  // A short history (the steady night reads only the previous row) continues from that row's
+  // stored closes; `at` is where rows[0] sits in `closes`.
+  const closes = [
+    ...(opts.storedWindow ? closesBefore(rows, first) : []),
+    ...rows.map((r) => r.price),
+  ];
+  const at = closes.length - rows.length;
   const prev = rows[first - 1];
   const out: TickerDataRow[] = [];
   if (prev && prev.rsiAvgGain !== undefined && prev.rsiAvgLoss !== undefined) {
@@ -113,9 +125,10 @@ export function completeIndicators(rows: readonly TickerDataRow[]): TickerDataRo
       rsi: rsiFromAverages(prev.rsiAvgGain, prev.rsiAvgLoss),
     };
     for (let i = first; i < rows.length; i++) {
-      state = rsiStep(state, closes[i], RSI_PERIOD);
+      const c = at + i;
+      state = rsiStep(state, closes[c], RSI_PERIOD);
       const ma50 =
-        i + 1 >= MA50_PERIOD ? mean(closes.slice(i + 1 - MA50_PERIOD, i + 1)) : undefined;
+        c + 1 >= MA50_PERIOD ? mean(closes.slice(c + 1 - MA50_PERIOD, c + 1)) : undefined;
       out.push(
         withIndicators(rows[i], {
           rsi: state.rsi,
@@ -125,10 +138,17 @@ export function completeIndicators(rows: readonly TickerDataRow[]): TickerDataRo
         }),
       );
     }
-    return out;
+    return withWindow(out, closes);
   }
   const series = indicatorSeries(closes);
   for (let i = first; i < rows.length; i++) out.push(withIndicators(rows[i], series[i]));
+  return withWindow(out, closes);
+}
+
+/** Puts the window of the history's last closes on the last row (the next session's start). */
+function withWindow(out: TickerDataRow[], closes: readonly number[]): TickerDataRow[] {
+  const window = windowOf(closes);
+  if (window) out[out.length - 1] = { ...out[out.length - 1], recentCloses: window };
   return out;
 }
 
@@ -140,7 +160,7 @@ function withIndicators(
   row: TickerDataRow,
   p: { rsi?: number; ma50?: number; avgGain?: number; avgLoss?: number },
 ): TickerDataRow {
-  const { rsi: _r, ma50: _m, rsiAvgGain: _g, rsiAvgLoss: _l, ...rest } = row;
+  const { rsi: _r, ma50: _m, rsiAvgGain: _g, rsiAvgLoss: _l, recentCloses: _c, ...rest } = row;
   return {
     ...rest,
     ...(p.rsi !== undefined ? { rsi: p.rsi } : {}),

@@ -15,6 +15,8 @@ export class JobProgress {
   private readonly fetched = new Map<string, Map<string, TickerDataRow>>();
   /** The rows taken back from earlier invocations' parked blobs (parked already). */
   private readonly fromParked = new Set<TickerDataRow>();
+  /** A continued ticker's first stored session (./steady-read.ts): older bars are dropped. */
+  private readonly storedFrom = new Map<string, string>();
   polygonCalls = 0;
 
   constructor(
@@ -26,9 +28,15 @@ export class JobProgress {
     readonly stored: Map<string, readonly TickerDataRow[]>,
     /** When this invocation started fetching, ISO: the `fetchedAt` of its rows. */
     readonly fetchedAt: string,
+    /** The tickers continued from their previous row alone (./steady-read.ts). */
+    continued: ReadonlySet<string> = new Set(),
   ) {
     this.doneKeys = [...job.done];
     this.doneSet = new Set(job.done);
+    for (const t of continued) {
+      const first = stored.get(t)?.[0];
+      if (first) this.storedFrom.set(t, first.asOf);
+    }
   }
 
   isDone(call: PolygonCall): boolean {
@@ -47,8 +55,15 @@ export class JobProgress {
     return this.job.plan.calls.filter((c) => !this.isDone(c));
   }
 
-  /** Keeps a fetched row (a later bar of the same session replaces an earlier one). */
+  /**
+   * Keeps a fetched row (a later bar of the same session replaces an earlier one). A continued
+   * ticker's bar of a session before its stored rows is dropped: that session is stored and
+   * complete, and merged over the short series it would be rewritten raw, without its indicators
+   * (a grouped day fetched for the tickers that missed it brings every ticker's bar).
+   */
   remember(row: TickerDataRow): void {
+    const from = this.storedFrom.get(row.ticker);
+    if (from !== undefined && row.asOf < from) return;
     let m = this.fetched.get(row.ticker);
     if (!m) this.fetched.set(row.ticker, (m = new Map<string, TickerDataRow>()));
     m.set(row.asOf, row);

@@ -12,13 +12,14 @@ import type {
 } from '../ports';
 import { deferJob, JobProgress } from './deferral';
 import { fetchPending } from './fetch';
-import { loadParked, readContinued, readHistory } from './history';
+import { loadParked, readContinued } from './history';
 import type { RefreshJob, RefreshOutcome } from './job';
 import type { TickerDataRow } from '../domain/ticker-rows';
-import { mergeAndWrite } from './merge';
+import { mergeAndWrite, type Merged } from './merge';
 import { recordNoData } from './no-data';
 import { planJob } from './plan';
 import { learnSplits, logSplits } from './splits';
+import { readStoredRows } from './steady-read';
 
 export * from './job';
 
@@ -65,6 +66,21 @@ function superseded(progress: JobProgress, deps: Pick<RefreshJobDeps, 'runtime'>
   };
 }
 
+/** Every row is written: the tickers are fresh from here on (what the freshness target measures). */
+function logWritten(merged: Merged, session: string, runtime: Pick<JobRuntime, 'log'>): void {
+  runtime.log('info', 'Ticker rows written', {
+    session,
+    rows: merged.rowsWritten,
+    refreshed: merged.refreshed.length,
+  });
+  if (merged.noData.length > 0)
+    runtime.log('warn', 'Tickers without data for the session', {
+      session,
+      count: merged.noData.length,
+      tickers: merged.noData.slice(0, 50),
+    });
+}
+
 /**
  * Runs (or resumes) one refresh job: plans the cheapest Polygon calls once, makes them while the
  * shared budget and the invocation's time allow, and otherwise persists what it fetched and
@@ -80,14 +96,14 @@ export async function runRefreshJob(
   const concurrency = deps.runtime.concurrency ?? 16;
   // A resumed job that parks its rows reads no history until every call is done.
   const parkedResume = input.plan !== undefined && input.parked !== undefined;
-  const stored = parkedResume
-    ? new Map<string, TickerDataRow[]>()
-    : await readHistory(input.tickers, deps.history, concurrency);
+  const { stored, continued } = parkedResume
+    ? { stored: new Map<string, TickerDataRow[]>(), continued: new Set<string>() }
+    : await readStoredRows(input, { history: deps.history, concurrency, now: deps.runtime.now });
   const planned = await planJob(input, stored, deps);
   const { knownNoData } = planned;
   // A new job parks its fetched rows when there is a store (a job queued before keeps writing them).
   const job = deps.parked && !input.plan ? { ...planned.job, parked: [] } : planned.job;
-  const progress = new JobProgress(job, stored, fetchedAt);
+  const progress = new JobProgress(job, stored, fetchedAt, continued);
   const paused = await fetchPending(progress, deps);
   if (paused) return paused;
   if (parkedResume) await readContinued(progress, { ...deps, concurrency });
@@ -104,12 +120,7 @@ export async function runRefreshJob(
   );
   if (merged.finish === 'paused') return deferJob(progress, 'time', 1_000, deps);
   if (merged.finish === 'superseded') return superseded(progress, deps);
-  if (merged.noData.length > 0)
-    deps.runtime.log('warn', 'Tickers without data for the session', {
-      session: job.session,
-      count: merged.noData.length,
-      tickers: merged.noData.slice(0, 50),
-    });
+  logWritten(merged, job.session, deps.runtime);
   const newlyNoData = merged.noData.filter((t) => !knownNoData.has(t));
   await recordNoData(newlyNoData, job.session, merged.prices.size > 0, deps);
   const positions = await deps.positions.reprice(merged.prices);

@@ -68,7 +68,8 @@ export async function mergeAndWrite(
     }
     splitsApplied.push(...splitsRebasing(merged, own, progress.fetchedAt));
     const { rows, changed } = applySplits(merged, own, progress.fetchedAt);
-    const completed = completeIndicators(rows);
+    // A rebuilt series starts at `since`: no stored closes from before it.
+    const completed = completeIndicators(rows, { storedWindow: since === undefined });
     const written = new Map([...changed, ...completed].map((r) => [r.asOf, r]));
     toWrite[i] = [...written.values()];
     if (completed.length === 0) alreadyFresh++;

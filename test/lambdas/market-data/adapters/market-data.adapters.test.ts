@@ -318,6 +318,29 @@ describe('ticker-data repository', () => {
     expect(own.map((r) => r.price)).toEqual(rows.slice(11).map((r) => r.price));
   });
 
+  it('writes batches in parallel and reads rows by key, 100 keys a request', async () => {
+    // Prepare: 130 rows of one ticker, 30 of another
+    const repo = createTickerDataRepository({
+      client: docClient(),
+      tableName: dynamo.names.tickerData,
+    });
+    const rows = [...rowsFor('BGA', 130), ...rowsFor('BGB', 30)];
+
+    // Act
+    const written = await repo.putRows(rows);
+    const keys = [...rowsFor('BGA', 130), ...rowsFor('BGC', 90)].map((r) => ({
+      ticker: r.ticker,
+      timestamp: r.timestamp,
+    }));
+    const read = await repo.rowsAt(keys);
+
+    // Assess: 7 batches of 25; 220 keys (3 requests), only BGA's 130 exist
+    expect(written).toEqual({ writeRequests: 7 });
+    expect(read).toHaveLength(130);
+    expect(ownRows(read)).toEqual(rows.slice(0, 130).map((r) => ({ ...r })));
+    expect(ownRows(await repo.latestRows('BGB', 100))).toHaveLength(30);
+  });
+
   it('re-sends unprocessed items until they are written', async () => {
     // Prepare: the first batch comes back with 3, then 1 unprocessed item.
     const { client, mock } = mockedDocClient();
@@ -332,6 +355,8 @@ describe('ticker-data repository', () => {
     const repo = createTickerDataRepository({
       client,
       tableName: 'td',
+      // One batch at a time, so that the mocked answers go to the batches in order.
+      concurrency: 1,
       sleep: async (ms) => {
         sleeps.push(ms);
       },

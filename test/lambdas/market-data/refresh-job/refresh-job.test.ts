@@ -81,6 +81,9 @@ class World {
   remaining = 900_000;
   /** The parked-rows store (absent unless `parking`), keyed by job key and id. */
   parking = false;
+  /** Whether the history port has `rowsAt` (the steady night's BatchGetItem); keys read by it. */
+  batchRead = false;
+  keysRead: { ticker: string; timestamp: string }[] = [];
   readonly parkedStore = new Map<string, TickerDataRow[]>();
 
   constructor(traded: readonly string[]) {
@@ -153,6 +156,17 @@ class World {
           this.puts.push([...rows]);
           this.store(rows);
         },
+        ...(this.batchRead
+          ? {
+              rowsAt: async (keys: readonly { ticker: string; timestamp: string }[]) => {
+                this.keysRead.push(...keys);
+                return keys.flatMap((k) => {
+                  const item = this.table.get(k.ticker)?.get(k.timestamp);
+                  return item ? [JSON.parse(JSON.stringify(item)) as Record<string, unknown>] : [];
+                });
+              },
+            }
+          : {}),
       },
       deferrals: {
         send: async (job, delaySeconds) => {
@@ -322,6 +336,125 @@ describe('runRefreshJob: a steady-state night', () => {
       HISTORY_ROWS,
       REBUILT_HISTORY_ROWS,
     ]);
+  });
+});
+
+describe("runRefreshJob: the steady night's batch read", () => {
+  /** Two worlds with the same stored rows, one reading histories, one by key (rowsAt). */
+  const worlds = (prepare: (w: World) => void) => {
+    const [full, batch] = [new World(TICKERS), new World(TICKERS)];
+    batch.batchRead = true;
+    prepare(full);
+    prepare(batch);
+    return { full, batch };
+  };
+  const TICKERS = ['AAPL', 'GOOG', 'MSFT', 'NVDA'];
+  const windowless = (w: World, t: string) =>
+    w.store(w.seed(t, 80).map(({ recentCloses: _c, ...r }) => r));
+
+  it('continues from the previous row alone where it can, and gives the rows of the full read', async () => {
+    // Prepare: NVDA's rows predate the stored closes, GOOG missed the previous session
+    const { full, batch } = worlds((w) => {
+      w.seed('AAPL', 80);
+      w.seed('MSFT', 120);
+      windowless(w, 'NVDA');
+      w.seed('GOOG', 80, previousTradingDay(PREV));
+    });
+
+    // Act
+    const outcomes = await Promise.all(
+      [full, batch].map(async (w) => done(await runRefreshJob(jobFor(TICKERS), w.deps()))),
+    );
+
+    // Assess: same outcome, calls and table; history read only for the two that need it
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(batch.calls).toEqual(full.calls);
+    expect(TICKERS.map((t) => batch.rows(t))).toEqual(TICKERS.map((t) => full.rows(t)));
+    expect(full.reads.map((r) => r.ticker)).toEqual(TICKERS);
+    expect(batch.reads.map((r) => r.ticker)).toEqual(['GOOG', 'NVDA']);
+    expect(batch.keysRead).toHaveLength(2 * TICKERS.length);
+    // Each new row carries the closes the next night continues from
+    const aapl = batch.rows('AAPL');
+    expect(batch.row('AAPL', SESSION)?.recentCloses).toEqual(aapl.slice(-49).map((r) => r.price));
+  });
+
+  /** AAPL up to date (continued), four tickers that missed 3 sessions: grouped days before PREV. */
+  const BEHIND = ['GOOG', 'MSFT', 'NVDA', 'TSLA'];
+  const missedThree = () => {
+    const ws = [new World(['AAPL', ...BEHIND]), new World(['AAPL', ...BEHIND])];
+    ws[1].batchRead = true;
+    for (const w of ws) {
+      w.seed('AAPL', 80);
+      for (const t of BEHIND) w.seed(t, 80, tradingDaysBack(PREV, 4)[0]);
+    }
+    return { full: ws[0], batch: ws[1], tickers: ['AAPL', ...BEHIND] };
+  };
+
+  it('leaves the older rows of a continued ticker alone when other tickers missed sessions', async () => {
+    // Prepare
+    const { full, batch, tickers } = missedThree();
+    const before = batch.rows('AAPL');
+
+    // Act
+    const outcomes = await Promise.all(
+      [full, batch].map(async (w) => done(await runRefreshJob(jobFor(tickers), w.deps()))),
+    );
+
+    // Assess: the older grouped days were fetched, yet AAPL's stored rows are as they were
+    expect(batch.calls).toContain(`grouped:${previousTradingDay(PREV)}`);
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(batch.reads.map((r) => r.ticker)).toEqual(BEHIND);
+    expect(batch.rows('AAPL').slice(0, -1)).toEqual(before);
+    expect(
+      batch.puts
+        .flat()
+        .filter((r) => r.ticker === 'AAPL')
+        .map((r) => r.asOf),
+    ).toEqual([SESSION]);
+    expect(tickers.map((t) => batch.rows(t))).toEqual(tickers.map((t) => full.rows(t)));
+  });
+
+  it('persists no older bar of a continued ticker when the job defers', async () => {
+    // Prepare: as above, and the session's grouped call is rate-limited (no parked-rows store)
+    const { batch, tickers } = missedThree();
+    batch.failures = [{ error: upstream('rate-limited'), on: `grouped:${SESSION}` }];
+
+    // Act
+    const outcome = await runRefreshJob(jobFor(tickers), batch.deps());
+
+    // Assess: the missed sessions are persisted raw for the resumed job, nothing of AAPL
+    expect(outcome).toMatchObject({ status: 'deferred', reason: 'rate-limited' });
+    const put = batch.puts.flat();
+    expect(put.filter((r) => r.ticker === 'MSFT')).toHaveLength(3);
+    expect(put.filter((r) => r.ticker === 'AAPL')).toEqual([]);
+  });
+
+  it('spends nothing, reads no history and writes nothing on a re-run of a done night', async () => {
+    // Prepare: the night ran once
+    const { batch } = worlds((w) => TICKERS.forEach((t) => w.seed(t, 80)));
+    done(await runRefreshJob(jobFor(TICKERS), batch.deps()));
+    Object.assign(batch, { calls: [], reads: [], puts: [] });
+
+    // Act
+    const outcome = done(await runRefreshJob(jobFor(TICKERS), batch.deps()));
+
+    // Assess
+    expect(outcome).toMatchObject({ strategy: 'none', alreadyFresh: 4, rowsWritten: 0 });
+    expect([batch.calls, batch.reads, batch.puts]).toEqual([[], [], []]);
+  });
+
+  it('reads histories for a session older than the latest completed one', async () => {
+    // Prepare
+    const { batch } = worlds((w) =>
+      TICKERS.forEach((t) => w.seed(t, 80, previousTradingDay(PREV))),
+    );
+
+    // Act
+    await runRefreshJob(jobFor(TICKERS, { session: PREV }), batch.deps());
+
+    // Assess
+    expect(batch.keysRead).toEqual([]);
+    expect(batch.reads.map((r) => r.ticker)).toEqual(TICKERS);
   });
 });
 
