@@ -26,6 +26,7 @@ import { apiKeyResolver } from '../platform/secrets';
  * Builds `analyzePortfolio`'s dependencies from the environment contract, once per cold start;
  * `forInvocation(context)` binds the invocation's remaining time (the xAI client's cut-off and
  * the claim's lease). Each port is the repository or client itself (checked by `satisfies`).
+ * A little over a screen: flat wiring, one adapter per port, read top to bottom.
  */
 export function createAnalyzePortfolioDeps(env: NodeJS.ProcessEnv = process.env) {
   const config = analysisConfig(env);
