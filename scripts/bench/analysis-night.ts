@@ -37,6 +37,7 @@ import { ticksToUsd } from '../../lambdas/analysis/analysis-row';
 import { XAI_PRICES_USD_PER_MILLION } from '../../sim/xai-simulator';
 import { XaiRateWindow } from '../../sim/xai-rate-window';
 import { MinHeap } from './min-heap';
+import { seededRandom as seeded } from '../../sim/seeded-random';
 
 /** What one modelled analysis spends: a 20-holding prompt, its answer and reasoning. */
 export const MODEL_ANALYSIS = {
@@ -104,18 +105,6 @@ export interface CapOutcome {
 export const ANALYSIS_NIGHT_START = Date.UTC(2026, 10, 17, 6, 0, 0);
 const INVOCATION_MS = 180_000;
 const RESERVE_MS = 15_000;
-
-/** Mulberry32: a seeded uniform generator, so a run is repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * The most one modelled analysis costs: every modelled answer bills the same tokens. (In

@@ -8,6 +8,7 @@ import {
   sma,
   type RsiState,
 } from '../../../../lambdas/market-data/domain/indicators';
+import { seededRandom } from '../../../../sim/seeded-random';
 
 /**
  * StockCharts ChartSchool, "Relative Strength Index (RSI)", worked example spreadsheet
@@ -28,18 +29,6 @@ const STOCKCHARTS_RSI = [
   70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06, 62.38, 54.71, 50.42, 39.99, 41.46,
   41.87, 45.46, 37.3, 33.08, 37.77,
 ];
-
-/** Deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomWalk(length: number, seed: number): number[] {
   const random = seededRandom(seed);
