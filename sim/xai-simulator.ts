@@ -74,9 +74,24 @@ export interface XaiSimulator {
   readonly url: string;
   /** Parsed JSON bodies of every request received, valid or not, in order. */
   readonly requests: Record<string, unknown>[];
+  /**
+   * What the rate window decided for each valid request, in order, on the simulator's clock
+   * (empty without `limits`): for checking that no window ever served more than the limits.
+   */
+  readonly rateDecisions: readonly XaiRateDecision[];
   /** Switches the mode: standing when `times` is absent, else for the next `times` valid requests. */
   setMode(mode: XaiSimMode, options?: XaiSimModeOptions): void;
   close(): Promise<void>;
+}
+
+/** One decision of the rate window: the request's time and whether it was admitted. */
+export interface XaiRateDecision {
+  /** The simulator's clock when the request was decided, Unix ms. */
+  readonly at: number;
+  readonly admitted: boolean;
+  /** The limit a refused request was over, and the `Retry-After` it was sent. */
+  readonly limit?: 'rpm' | 'tpm';
+  readonly retryAfterSeconds?: number;
 }
 
 /** List price of a model, USD per 1M tokens (prompts under 200k tokens). */
@@ -144,6 +159,7 @@ interface SimScore {
 /** Starts the simulator on 127.0.0.1 on an ephemeral port. */
 export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<XaiSimulator> {
   const requests: Record<string, unknown>[] = [];
+  const rateDecisions: XaiRateDecision[] = [];
   const seenPrefixes = new Set<string>();
   let standing: ScheduledMode = { mode: 'ok', remaining: Number.POSITIVE_INFINITY, options: {} };
   let queue: ScheduledMode[] = (options.failures ?? []).map(({ mode, ...rest }) => ({
@@ -207,9 +223,13 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
     if (invalid) return sendJson(res, invalid.status, { code: invalid.code, error: invalid.error });
 
     const model = body.model as string;
-    const admission = window?.admit(now(), requestTokens(body));
+    const at = now();
+    const admission = window?.admit(at, requestTokens(body));
+    if (admission?.ok) rateDecisions.push({ at, admitted: true });
     if (admission && !admission.ok) {
-      const what = admission.limit === 'rpm' ? 'requests' : 'tokens';
+      const { limit, retryAfterSeconds } = admission;
+      rateDecisions.push({ at, admitted: false, limit, retryAfterSeconds });
+      const what = limit === 'rpm' ? 'requests' : 'tokens';
       return sendJson(
         res,
         429,
@@ -217,7 +237,7 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
           code: RESOURCE_EXHAUSTED,
           error: `Too many requests: your team ${SIM_TEAM_ID} has exceeded its ${what} per minute for model ${model}. Please retry later.`,
         },
-        { 'retry-after': String(admission.retryAfterSeconds) },
+        { 'retry-after': String(retryAfterSeconds) },
       );
     }
     const latency = options.latencyMs?.() ?? 0;
@@ -274,6 +294,7 @@ export async function startXaiSimulator(options: XaiSimulatorOptions): Promise<X
   return {
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     requests,
+    rateDecisions,
     setMode(mode, modeOptions = {}) {
       const entry: ScheduledMode = {
         mode,
