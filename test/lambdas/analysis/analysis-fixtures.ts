@@ -155,3 +155,29 @@ export function userMessages(
     .filter((m) => m.role === 'user' && m.content.includes(containing))
     .map((m) => m.content);
 }
+
+/**
+ * Seeds one portfolio per id (named `<namePrefix> <i>`), each holding 10 NVDA at a 1,200 cost
+ * basis, and NVDA's `ticker-data` row: the set-up the analysis integration tests share.
+ */
+export async function seedNvdaPortfolios(
+  doc: DynamoDBDocumentClient,
+  names: LocalDynamo['names'],
+  ids: readonly string[],
+  namePrefix: string,
+  nvda: { asOf: string; price: number; rsi: number; ma50: number },
+): Promise<void> {
+  await putAll(
+    doc,
+    names.portfolios,
+    ids.map((id, i) => portfolioItem(id, `${namePrefix} ${i}`)),
+  );
+  await putAll(
+    doc,
+    names.positions,
+    ids.map((id, i) => positionItem(`pos-${i}`, id, 'NVDA', '10', '1200')),
+  );
+  await putAll(doc, names.tickerData, [
+    tickerRow('NVDA', nvda.asOf, nvda.price, nvda.rsi, nvda.ma50),
+  ]);
+}

@@ -23,11 +23,8 @@ import {
   analysesOf,
   analysisEnv,
   localDocumentClient,
-  portfolioItem,
-  positionItem,
-  putAll,
+  seedNvdaPortfolios,
   setEnv,
-  tickerRow,
   XAI_TEST_KEY,
 } from './analysis-fixtures';
 
@@ -179,17 +176,12 @@ beforeAll(async () => {
   );
   doc = localDocumentClient(dynamo);
   const all = [...night, ...daytime];
-  await putAll(
-    doc,
-    dynamo.names.portfolios,
-    all.map((id, i) => portfolioItem(id, `Paced ${i}`)),
-  );
-  await putAll(
-    doc,
-    dynamo.names.positions,
-    all.map((id, i) => positionItem(`pos-${i}`, id, 'NVDA', '10', '1200')),
-  );
-  await putAll(doc, dynamo.names.tickerData, [tickerRow('NVDA', '2026-11-23', 181.5, 71.3, 169.9)]);
+  await seedNvdaPortfolios(doc, dynamo.names, all, 'Paced', {
+    asOf: '2026-11-23',
+    price: 181.5,
+    rsi: 71.3,
+    ma50: 169.9,
+  });
 }, 90_000);
 
 afterAll(async () => {

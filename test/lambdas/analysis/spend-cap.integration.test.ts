@@ -10,11 +10,9 @@ import {
   analysesOf,
   analysisEnv,
   localDocumentClient,
-  portfolioItem,
-  positionItem,
+  seedNvdaPortfolios,
   putAll,
   setEnv,
-  tickerRow,
   XAI_TEST_KEY,
 } from './analysis-fixtures';
 import { message, sqs } from './flow-fakes';
@@ -78,17 +76,12 @@ beforeAll(async () => {
   doc = localDocumentClient(dynamo);
   ledger = new SpendLedger({ client: doc, stateTable: dynamo.names.state });
   const all = [...ids, CALIBRATION];
-  await putAll(
-    doc,
-    dynamo.names.portfolios,
-    all.map((id, i) => portfolioItem(id, `Portfolio ${i}`)),
-  );
-  await putAll(
-    doc,
-    dynamo.names.positions,
-    all.map((id, i) => positionItem(`pos-${i}`, id, 'NVDA', '10', '1200')),
-  );
-  await putAll(doc, dynamo.names.tickerData, [tickerRow('NVDA', '2026-11-23', 150, 61, 140)]);
+  await seedNvdaPortfolios(doc, dynamo.names, all, 'Portfolio', {
+    asOf: '2026-11-23',
+    price: 150,
+    rsi: 61,
+    ma50: 140,
+  });
   // Each portfolio's last good analysis, from an earlier night.
   await putAll(
     doc,
